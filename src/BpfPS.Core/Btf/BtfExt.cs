@@ -1,0 +1,44 @@
+using System.Collections.Immutable;
+
+namespace BpfPS.Core.Btf;
+
+// CONTRACT (lead). The BTF helper implements BtfExt.Parse.
+
+/// <summary>func_info record: the instruction (index, in instructions, not bytes) where a function starts, and its BTF func id.</summary>
+public readonly record struct BtfFuncInfo(int InstructionOffset, uint TypeId);
+
+/// <summary>line_info record. Offsets are instruction indexes (not bytes); names are resolved strings.</summary>
+public readonly record struct BtfLineInfo(int InstructionOffset, uint FileNameOffset, uint LineOffset, uint LineCol)
+{
+    public uint Line => LineCol >> 10;
+    public uint Column => LineCol & 0x3ff;
+}
+
+/// <summary>CO-RE relocation kinds (enum bpf_core_relo_kind).</summary>
+public enum CoreRelocationKind : uint
+{
+    FieldByteOffset = 0, FieldByteSize = 1, FieldExists = 2, FieldSigned = 3, FieldLShiftU64 = 4, FieldRShiftU64 = 5,
+    TypeIdLocal = 6, TypeIdTarget = 7, TypeExists = 8, TypeSize = 9, EnumValueExists = 10, EnumValue = 11, TypeMatches = 12,
+}
+
+/// <summary>One bpf_core_relo record: instruction index, local root type id, access string (e.g. "0:1:2"), kind.</summary>
+public readonly record struct CoreRelocation(int InstructionOffset, uint TypeId, string AccessString, CoreRelocationKind Kind);
+
+/// <summary>Per-ELF-section records from .BTF.ext (section names resolved through the object's BTF strings).</summary>
+public sealed record BtfExtSection(string SectionName, ImmutableArray<BtfFuncInfo> FuncInfos, ImmutableArray<BtfLineInfo> LineInfos, ImmutableArray<CoreRelocation> CoreRelocations);
+
+/// <summary>The decoded .BTF.ext section of an object.</summary>
+public sealed class BtfExt
+{
+    public BtfExt(ImmutableDictionary<string, BtfExtSection> sections, uint funcInfoRecordSize, uint lineInfoRecordSize)
+    { Sections = sections; FuncInfoRecordSize = funcInfoRecordSize; LineInfoRecordSize = lineInfoRecordSize; }
+
+    /// <summary>Records by ELF section name.</summary>
+    public ImmutableDictionary<string, BtfExtSection> Sections { get; }
+    public uint FuncInfoRecordSize { get; }
+    public uint LineInfoRecordSize { get; }
+
+    /// <summary>Parses .BTF.ext bytes; strings resolve through <paramref name="btf"/>. Byte offsets become instruction indexes.</summary>
+    /// <exception cref="BpfFormatException">Malformed input.</exception>
+    public static BtfExt Parse(ReadOnlySpan<byte> raw, BtfSpec btf, string source) => throw new NotImplementedException();
+}

@@ -1,0 +1,30 @@
+using System.Collections.Immutable;
+using BpfPS.Core.Asm;
+using BpfPS.Core.Btf;
+
+namespace BpfPS.Core.CoRe;
+
+// CONTRACT (lead). The CO-RE helper implements Apply; the loader calls it on each program's linked instructions.
+
+/// <summary>What one CO-RE relocation did: the values it found locally and in the target, or why it poisoned the instruction.</summary>
+public readonly record struct CoreRelocationResult(
+    CoreRelocation Relocation,
+    bool Poisoned,
+    ulong LocalValue,
+    ulong TargetValue,
+    uint TargetTypeId,
+    string Description);
+
+/// <summary>Applies CO-RE relocations against target BTF through read-only lookups (targets are never copied or changed).</summary>
+public static partial class CoreRelocator
+{
+    /// <summary>
+    /// Patches <paramref name="instructions"/> in place for every relocation, like libbpf's bpf_core_apply_relo_insn.
+    /// Unresolvable relocations poison their instruction (call 0xbad2310) rather than fail.
+    /// </summary>
+    /// <param name="local">The object's BTF.</param>
+    /// <param name="targets">vmlinux first, then module specs (split on vmlinux); candidates are gathered from all.</param>
+    /// <exception cref="BpfFormatException">A relocation that is malformed (bad access string, bad type id, instruction mismatch).</exception>
+    public static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, ReadOnlySpan<CoreRelocation> relocations,
+        BtfSpec local, IReadOnlyList<BtfSpec> targets) => throw new NotImplementedException();
+}

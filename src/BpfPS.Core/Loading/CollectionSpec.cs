@@ -1,0 +1,121 @@
+using System.Collections.Immutable;
+using BpfPS.Core.Asm;
+using BpfPS.Core.Btf;
+using BpfPS.Core.Kernel;
+
+namespace BpfPS.Core.Loading;
+
+// CONTRACT (lead). The object-parsing helper implements CollectionSpec.Parse/Load; the loading helper consumes these types.
+// Specs are the inert, inspectable, editable description of an object (cilium/ebpf's CollectionSpec): no kernel state.
+
+/// <summary>Everything an ELF object describes, parsed and linked but not yet relocated against a kernel or loaded.</summary>
+public sealed class CollectionSpec
+{
+    /// <summary>The object file this came from (for error messages).</summary>
+    public required string Path { get; init; }
+    /// <summary>Maps by name, in ELF order (BTF maps, legacy maps, global data sections such as ".rodata", ".kconfig").</summary>
+    public required IReadOnlyDictionary<string, MapSpec> Maps { get; init; }
+    /// <summary>Programs (entry points) by function name, in ELF order.</summary>
+    public required IReadOnlyDictionary<string, ProgramSpec> Programs { get; init; }
+    /// <summary>The object's BTF with libbpf's fix-ups applied (datasec sizes and var offsets); its RawBytes are what BPF_BTF_LOAD receives. Null without .BTF.</summary>
+    public BtfSpec? Btf { get; init; }
+    /// <summary>kconfig and ksym externs the programs reference.</summary>
+    public ImmutableArray<ExternSpec> Externs { get; init; } = ImmutableArray<ExternSpec>.Empty;
+    /// <summary>The "license" section's string ("" if none).</summary>
+    public string License { get; init; } = "";
+    /// <summary>The "version" section's value (0 if none).</summary>
+    public uint KernelVersion { get; init; }
+
+    /// <summary>Parses an ELF object. Pure: no syscalls, no kernel BTF.</summary>
+    /// <exception cref="BpfFormatException">Malformed or unsupported input, naming the file, section and offset.</exception>
+    public static CollectionSpec Parse(ReadOnlyMemory<byte> elf, string path) => ObjectParser.Parse(elf, path);
+
+    /// <summary>Reads and parses an ELF object file.</summary>
+    public static CollectionSpec Load(string path) => Parse(File.ReadAllBytes(path), path);
+}
+
+/// <summary>A map to create: from ".maps" (BTF-defined), "maps" (legacy), or a global data section.</summary>
+public sealed class MapSpec
+{
+    public required string Name { get; init; }
+    public BpfMapType Type { get; set; }
+    public uint KeySize { get; set; }
+    public uint ValueSize { get; set; }
+    public uint MaxEntries { get; set; }
+    public uint Flags { get; set; }
+    public uint NumaNode { get; set; }
+    public ulong MapExtra { get; set; }
+    public MapPinning Pinning { get; set; }
+    /// <summary>Key/value type ids in the object's BTF (0 when unknown: legacy maps, or no BTF).</summary>
+    public uint KeyTypeId { get; set; }
+    public uint ValueTypeId { get; set; }
+    /// <summary>For array/hash of maps: the inner map's shape (from the __array(values, ...) declaration).</summary>
+    public MapSpec? InnerMap { get; set; }
+    /// <summary>Initial entries from a ".values" initialiser (map-in-map or prog array): slot index to map or program name.</summary>
+    public ImmutableArray<MapInitEntry> Contents { get; set; } = ImmutableArray<MapInitEntry>.Empty;
+    /// <summary>For global data sections: the initial value of element 0 (null for .bss: zeroes).</summary>
+    public byte[]? InitialValue { get; set; }
+    /// <summary>The ELF section the map came from (".maps", "maps", ".rodata", ".data.foo", ".bss", ".kconfig").</summary>
+    public string SectionName { get; init; } = "";
+    /// <summary>Global data or .kconfig: an array map of one element that libbpf would name "&lt;obj&gt;.rodata" etc.</summary>
+    public bool IsInternal { get; init; }
+    /// <summary>Freeze after initialisation (.rodata, .kconfig): programs can then treat it as constant.</summary>
+    public bool Freeze { get; set; }
+}
+
+/// <summary>A ".values" initialiser slot.</summary>
+public readonly record struct MapInitEntry(uint Index, string TargetName);
+
+/// <summary>An entry point ready to relocate and load: its own code followed by every subprogram it calls.</summary>
+public sealed class ProgramSpec
+{
+    /// <summary>Function name of the entry point.</summary>
+    public required string Name { get; init; }
+    /// <summary>ELF section, e.g. "xdp", "tracepoint/syscalls/sys_enter_openat".</summary>
+    public required string SectionName { get; init; }
+    public BpfProgramType Type { get; set; }
+    public BpfAttachType ExpectedAttachType { get; set; }
+    /// <summary>Attach target named in the section (fentry/fexit/tp_btf/lsm/iter/struct_ops function), else null.</summary>
+    public string? AttachTo { get; set; }
+    /// <summary>Program flags for BPF_PROG_LOAD (e.g. BPF_F_SLEEPABLE for ".s" sections).</summary>
+    public uint Flags { get; set; }
+    public string License { get; set; } = "";
+    public uint KernelVersion { get; set; }
+    /// <summary>
+    /// Linked code: entry point then appended subprograms, BPF-to-BPF call offsets fixed. Map references, externs and CO-RE
+    /// are not yet applied (see <see cref="References"/>, <see cref="CoreRelocations"/>). Loading works on a copy.
+    /// </summary>
+    public required BpfInstruction[] Instructions { get; init; }
+    /// <summary>func_info for the linked code (instruction indexes), in order; empty without .BTF.ext.</summary>
+    public ImmutableArray<BtfFuncInfo> FuncInfos { get; init; } = ImmutableArray<BtfFuncInfo>.Empty;
+    /// <summary>line_info for the linked code (instruction indexes), in order.</summary>
+    public ImmutableArray<BtfLineInfo> LineInfos { get; init; } = ImmutableArray<BtfLineInfo>.Empty;
+    /// <summary>CO-RE relocations for the linked code (instruction indexes).</summary>
+    public ImmutableArray<CoreRelocation> CoreRelocations { get; init; } = ImmutableArray<CoreRelocation>.Empty;
+    /// <summary>Instructions that name a map, a global variable or an extern, to be patched at load.</summary>
+    public ImmutableArray<InstructionReference> References { get; init; } = ImmutableArray<InstructionReference>.Empty;
+}
+
+/// <summary>What an instruction refers to.</summary>
+public enum ReferenceKind
+{
+    /// <summary>ld_imm64 of a map's fd (src_reg BPF_PSEUDO_MAP_FD).</summary>
+    MapFd,
+    /// <summary>ld_imm64 of an address inside a map's value (src_reg BPF_PSEUDO_MAP_VALUE), e.g. a global variable; Offset is the byte offset.</summary>
+    MapValue,
+    /// <summary>ld_imm64 of a kernel variable (__ksym): becomes src_reg BPF_PSEUDO_BTF_ID with the kernel BTF id.</summary>
+    KsymVariable,
+    /// <summary>call of a kernel function (__ksym kfunc): becomes src_reg BPF_PSEUDO_KFUNC_CALL with the kernel BTF id.</summary>
+    KsymFunction,
+}
+
+/// <summary>Instruction <see cref="Index"/> refers to <see cref="Target"/> (a map name or an extern name).</summary>
+public readonly record struct InstructionReference(int Index, ReferenceKind Kind, string Target, uint Offset);
+
+public enum ExternKind { Kconfig, Ksym }
+
+/// <summary>
+/// An extern the object declares. Kconfig externs live in the ".kconfig" map at <see cref="Offset"/> with <see cref="Size"/>;
+/// ksyms are resolved by name against kernel BTF. <see cref="TypeId"/> is the extern's type in the object's BTF.
+/// </summary>
+public sealed record ExternSpec(string Name, ExternKind Kind, uint TypeId, bool IsWeak, uint Offset, uint Size);

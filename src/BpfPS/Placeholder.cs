@@ -1,0 +1,3 @@
+namespace BpfPS;
+// Replaced by the cmdlets.
+internal static class Placeholder { }

@@ -13,7 +13,11 @@ public readonly record struct CoreRelocationResult(
     ulong LocalValue,
     ulong TargetValue,
     uint TargetTypeId,
-    string Description);
+    string Description)
+{
+    /// <summary>The target spec whose type <see cref="TargetTypeId"/> matched (vmlinux or a module), or null when none did.</summary>
+    public BtfSpec? TargetSpec { get; init; }
+}
 
 /// <summary>Applies CO-RE relocations against target BTF through read-only lookups (targets are never copied or changed).</summary>
 public static partial class CoreRelocator
@@ -22,9 +26,24 @@ public static partial class CoreRelocator
     /// Patches <paramref name="instructions"/> in place for every relocation, like libbpf's bpf_core_apply_relo_insn.
     /// Unresolvable relocations poison their instruction (call 0xbad2310) rather than fail.
     /// </summary>
+    /// <param name="instructions">A program's linked instructions; relocation offsets index into them.</param>
+    /// <param name="relocations">The program's CO-RE records (instruction indexes, not bytes).</param>
     /// <param name="local">The object's BTF.</param>
     /// <param name="targets">vmlinux first, then module specs (split on vmlinux); candidates are gathered from all.</param>
     /// <exception cref="BpfFormatException">A relocation that is malformed (bad access string, bad type id, instruction mismatch).</exception>
+    /// <exception cref="ArgumentException"><paramref name="targets"/> is empty but a relocation needs a target.</exception>
     public static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, ReadOnlySpan<CoreRelocation> relocations,
-        BtfSpec local, IReadOnlyList<BtfSpec> targets) => throw new NotImplementedException();
+        BtfSpec local, IReadOnlyList<BtfSpec> targets)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (relocations.IsEmpty)
+            return ImmutableArray<CoreRelocationResult>.Empty;
+
+        var session = new CoreRelocationSession(local, targets);
+        var results = ImmutableArray.CreateBuilder<CoreRelocationResult>(relocations.Length);
+        for (int i = 0; i < relocations.Length; i++)
+            results.Add(session.Apply(instructions, relocations[i], i));
+        return results.MoveToImmutable();
+    }
 }

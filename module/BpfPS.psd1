@@ -1,0 +1,28 @@
+@{
+    RootModule           = 'BpfPS.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '405166a1-cf9f-405b-a4c7-5a671b545265'
+    Author               = 'BpfPS contributors'
+    CompanyName          = 'BpfPS'
+    Copyright            = '(c) BpfPS contributors. MIT License.'
+    Description          = 'Loads eBPF ELF objects into the Linux kernel (maps, programs, CO-RE relocation against kernel BTF) and browses BTF type information, from PowerShell. A managed loader in the spirit of libbpf and cilium/ebpf: no native library needed.'
+    PowerShellVersion    = '7.6'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('BpfPS.format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-BtfType'
+        'Export-BtfHeader'
+        'Get-BtfCache'
+        'Clear-BtfCache'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('eBPF', 'BPF', 'BTF', 'Linux', 'Kernel', 'CO-RE', 'libbpf', 'XDP', 'PSEdition_Core')
+            LicenseUri   = 'https://opensource.org/license/mit'
+            ReleaseNotes = 'First release: BTF browsing (Get-BtfType, Export-BtfHeader, the per-runspace kernel BTF cache).'
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+using BpfPS.Core.Asm;
+
+namespace BpfPS.Core.Tests;
+
+/// <summary>One program as libbpf 1.1 loaded it: the final instructions it sent, and which map each fd of that load was.</summary>
+public sealed record LibbpfProgram(string Name, string Section, BpfInstruction[] Instructions, IReadOnlyDictionary<int, string> MapFdToName)
+{
+    /// <summary>
+    /// A copy of <see cref="Instructions"/> with the fd of every map ld_imm64 (src_reg BPF_PSEUDO_MAP_FD or
+    /// BPF_PSEUDO_MAP_VALUE) set to 0, and the map each such instruction named, by instruction index. Compare this with
+    /// BpfPS's instructions normalised the same way: fds differ between loads, map names do not.
+    /// </summary>
+    public (BpfInstruction[] Instructions, IReadOnlyDictionary<int, string> MapByIndex) WithoutMapFds() =>
+        LibbpfHarness.WithoutMapFds(Instructions, MapFdToName);
+}
+
+/// <summary>Everything <c>libbpf_dump</c> reported for one object.</summary>
+public sealed record LibbpfDump(IReadOnlyDictionary<string, LibbpfProgram> Programs, IReadOnlyDictionary<string, int> Failures);
+
+/// <summary>
+/// Runs tests/harness/libbpf_dump (built on demand by tests/harness/build.sh into build/harness/) on an object and parses
+/// its output. Loading needs root and a kernel with bpf(): guard tests with <see cref="Available"/>.
+/// </summary>
+public static class LibbpfHarness
+{
+    private static readonly object BuildLock = new();
+    private static readonly Lazy<(string? Path, string Reason)> Built = new(Build);
+
+    /// <summary>True when the harness is built (or buildable) and this process runs as root.</summary>
+    public static bool Available => Built.Value.Path is not null && Environment.UserName == "root";
+
+    /// <summary>Why <see cref="Available"/> is false (for Skip messages).</summary>
+    public static string UnavailableReason =>
+        Built.Value.Path is null ? Built.Value.Reason : Environment.UserName != "root" ? "loading BPF programs needs root" : "";
+
+    /// <summary>Path of the built harness.</summary>
+    public static string ExecutablePath => Built.Value.Path ?? throw new InvalidOperationException(Built.Value.Reason);
+
+    /// <summary>Loads <paramref name="objectPath"/> with libbpf (all programs, or only <paramref name="programs"/>) and returns what it sent.</summary>
+    public static LibbpfDump Dump(string objectPath, params string[] programs)
+    {
+        var args = new List<string> { objectPath };
+        args.AddRange(programs);
+        var (code, stdout, stderr) = Fixtures.Run(ExecutablePath, args.ToArray());
+        if (code != 0) throw new InvalidOperationException($"libbpf_dump {objectPath} exited {code}: {stderr}");
+        return Parse(stdout);
+    }
+
+    /// <summary>Parses libbpf_dump output (format documented in tests/harness/libbpf_dump.c).</summary>
+    public static LibbpfDump Parse(string output)
+    {
+        var programs = new Dictionary<string, LibbpfProgram>();
+        var failures = new Dictionary<string, int>();
+        string? name = null, section = null;
+        var insns = new List<BpfInstruction>();
+        var maps = new Dictionary<int, string>();
+        foreach (var raw in output.Split('\n'))
+        {
+            string line = raw.TrimEnd('\r');
+            if (line.Length == 0) continue;
+            var parts = line.Split(' ', 3);
+            switch (parts[0])
+            {
+                case "prog":
+                    name = parts[1];
+                    section = parts.Length > 2 ? parts[2] : "";
+                    insns = new List<BpfInstruction>();
+                    maps = new Dictionary<int, string>();
+                    break;
+                case "map":
+                    maps[int.Parse(parts[1], CultureInfo.InvariantCulture)] = parts[2];
+                    break;
+                case "insn":
+                    insns.Add(ParseInstruction(parts[1]));
+                    break;
+                case "end":
+                    if (name is null) throw new FormatException("'end' without 'prog'");
+                    programs[name] = new LibbpfProgram(name, section!, insns.ToArray(), maps);
+                    name = null;
+                    break;
+                case "fail":
+                    failures[parts[1]] = int.Parse(parts[2], CultureInfo.InvariantCulture);
+                    break;
+                case "object":
+                    break;
+                default:
+                    throw new FormatException($"unexpected libbpf_dump line: {line}");
+            }
+        }
+        return new LibbpfDump(programs, failures);
+    }
+
+    /// <summary>See <see cref="LibbpfProgram.WithoutMapFds"/>.</summary>
+    public static (BpfInstruction[] Instructions, IReadOnlyDictionary<int, string> MapByIndex) WithoutMapFds(
+        BpfInstruction[] instructions, IReadOnlyDictionary<int, string> mapFdToName)
+    {
+        var copy = (BpfInstruction[])instructions.Clone();
+        var byIndex = new Dictionary<int, string>();
+        for (int i = 0; i < copy.Length; i++)
+        {
+            if (!copy[i].IsLoadImm64) continue;
+            if (copy[i].Src is BpfPseudo.MapFd or BpfPseudo.MapValue)
+            {
+                byIndex[i] = mapFdToName.TryGetValue(copy[i].Immediate, out var map) ? map : $"fd:{copy[i].Immediate}";
+                copy[i].Immediate = 0;
+            }
+            i++;
+        }
+        return (copy, byIndex);
+    }
+
+    private static BpfInstruction ParseInstruction(string hex)
+    {
+        if (hex.Length != 16) throw new FormatException($"instruction '{hex}' is not 16 hex digits");
+        var bytes = Convert.FromHexString(hex);
+        return BpfInstructions.FromBytes(bytes)[0];
+    }
+
+    private static (string? Path, string Reason) Build()
+    {
+        lock (BuildLock)
+        {
+            string root = Fixtures.RepositoryRoot;
+            string exe = System.IO.Path.Combine(root, "build", "harness", "libbpf_dump");
+            string source = System.IO.Path.Combine(root, "tests", "harness", "libbpf_dump.c");
+            if (File.Exists(exe) && File.GetLastWriteTimeUtc(exe) >= File.GetLastWriteTimeUtc(source)) return (exe, "");
+            if (!File.Exists("/usr/include/bpf/libbpf.h")) return (null, "libbpf-dev (libbpf 1.1 headers) is not installed");
+            var (code, _, err) = Fixtures.Run("/bin/sh", System.IO.Path.Combine(root, "tests", "harness", "build.sh"));
+            return code == 0 && File.Exists(exe) ? (exe, "") : (null, $"building the libbpf harness failed: {err}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Collections.Immutable;
+using BpfPS.Core.Asm;
+using BpfPS.Core.Btf;
+using BpfPS.Core.CoRe;
+
+namespace BpfPS.Core.Loading;
+
+/// <summary>What a program looks like after relocation: the instructions PROG_LOAD gets, and what CO-RE did.</summary>
+public sealed record RelocatedProgram(ProgramSpec Spec, BpfInstruction[] Instructions, ImmutableArray<CoreRelocationResult> CoreRelocations);
+
+/// <summary>Everything relocation reads, besides the spec. Nothing here is changed by relocation.</summary>
+public sealed class RelocationEnvironment
+{
+    /// <summary>vmlinux first, then module specs: the CO-RE targets. Empty is fine for programs without CO-RE.</summary>
+    public IReadOnlyList<BtfSpec> Targets { get; init; } = [];
+    /// <summary>Resolved __ksym externs by name.</summary>
+    public IReadOnlyDictionary<string, ResolvedKsym> Ksyms { get; init; } = ImmutableDictionary<string, ResolvedKsym>.Empty;
+    /// <summary>Map name to fd. Null: placeholders (the map's index in the spec), for inspection without a kernel.</summary>
+    public Func<string, int>? MapFd { get; init; }
+    /// <summary>Module index (see <see cref="ResolvedKsym.ModuleIndex"/>) to that module's BTF object fd; null: 0.</summary>
+    public Func<int, int>? ModuleBtfFd { get; init; }
+}
+
+/// <summary>
+/// Turns a program spec into the instructions the kernel gets, with no syscalls: copies the linked code, applies CO-RE
+/// against the target BTF, resolves __ksym variables and kfuncs, and writes map fds into ld_imm64 instructions, exactly as
+/// libbpf 1.1's bpf_object__relocate does. Used by the loader, and on its own to inspect code without loading it.
+/// </summary>
+public static class ProgramRelocator
+{
+    /// <summary>Relocates one program of <paramref name="spec"/>.</summary>
+    /// <exception cref="BpfLoadException">A reference names an unknown map or extern, or points at the wrong instruction.</exception>
+    /// <exception cref="BpfFormatException">A malformed CO-RE relocation.</exception>
+    public static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(environment);
+
+        var instructions = (BpfInstruction[])program.Instructions.Clone();
+        var core = ImmutableArray<CoreRelocationResult>.Empty;
+        if (!program.CoreRelocations.IsEmpty)
+        {
+            if (spec.Btf is null)
+                throw new BpfLoadException(spec.Path, $"program '{program.Name}'", "has CO-RE relocations but the object has no BTF");
+            if (environment.Targets.Count == 0)
+                throw new BpfLoadException(spec.Path, $"program '{program.Name}'", "has CO-RE relocations but no target BTF was given");
+            try
+            {
+                core = CoreRelocator.Apply(instructions, program.CoreRelocations.AsSpan(), spec.Btf, environment.Targets);
+            }
+            catch (BpfFormatException e)
+            {
+                throw e.WithFile(spec.Path);
+            }
+        }
+
+        ApplyExterns(spec, program, instructions, environment);
+        ApplyMapReferences(spec, program, instructions, environment.MapFd ?? PlaceholderMapFds(spec));
+        return new RelocatedProgram(program, instructions, core);
+    }
+
+    /// <summary>Relocates every program for inspection, with placeholder map fds and the given (or running kernel's) BTF.</summary>
+    public static IReadOnlyDictionary<string, RelocatedProgram> RelocateAll(CollectionSpec spec, RelocationEnvironment environment)
+    {
+        var result = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
+        foreach (var (name, program) in spec.Programs) result[name] = Relocate(spec, program, environment);
+        return result;
+    }
+
+    /// <summary>
+    /// Writes map fds into the program's map references (libbpf RELO_LD64 / RELO_DATA): src_reg BPF_PSEUDO_MAP_FD and
+    /// imm = fd; or BPF_PSEUDO_MAP_VALUE, imm = fd and the second slot's imm = byte offset into the value.
+    /// </summary>
+    public static void ApplyMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int> mapFd)
+    {
+        foreach (var reference in program.References)
+        {
+            if (reference.Kind is not (ReferenceKind.MapFd or ReferenceKind.MapValue)) continue;
+            CheckLoadImm64(spec, program, instructions, reference);
+            if (!spec.Maps.ContainsKey(reference.Target))
+                throw Error(spec, program, $"instruction {reference.Index} refers to map '{reference.Target}', which the object does not define");
+            ref var insn = ref instructions[reference.Index];
+            insn.Immediate = mapFd(reference.Target);
+            if (reference.Kind == ReferenceKind.MapFd)
+            {
+                insn.Src = BpfPseudo.MapFd;
+            }
+            else
+            {
+                insn.Src = BpfPseudo.MapValue;
+                instructions[reference.Index + 1].Immediate = unchecked((int)reference.Offset);
+            }
+        }
+    }
+
+    /// <summary>__ksym variables (libbpf RELO_EXTERN_VAR for ksyms) and kfunc calls (RELO_EXTERN_FUNC).</summary>
+    private static void ApplyExterns(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, RelocationEnvironment environment)
+    {
+        foreach (var reference in program.References)
+        {
+            if (reference.Kind is not (ReferenceKind.KsymVariable or ReferenceKind.KsymFunction)) continue;
+            if (!environment.Ksyms.TryGetValue(reference.Target, out var ksym))
+                throw Error(spec, program, $"instruction {reference.Index} refers to extern '{reference.Target}', which was not resolved");
+
+            if (reference.Kind == ReferenceKind.KsymFunction)
+            {
+                if ((uint)reference.Index >= (uint)instructions.Length || !instructions[reference.Index].IsCall)
+                    throw Error(spec, program, $"kfunc reference to '{reference.Target}' at instruction {reference.Index} is not a call");
+                ref var call = ref instructions[reference.Index];
+                call.Src = BpfPseudo.KfuncCall;
+                // Unresolved weak kfuncs become "call 0" with src KFUNC_CALL; the verifier rejects them only if reachable.
+                call.Immediate = ksym.IsResolved ? (int)ksym.KernelBtfId : 0;
+                call.Offset = ksym.IsResolved && ksym.ModuleIndex >= 0 ? checked((short)(ksym.ModuleIndex + 1)) : (short)0;
+                continue;
+            }
+
+            CheckLoadImm64(spec, program, instructions, reference);
+            ref var first = ref instructions[reference.Index];
+            ref var second = ref instructions[reference.Index + 1];
+            if (ksym.Kind == KsymKind.TypedVariable && ksym.IsResolved)
+            {
+                first.Src = BpfPseudo.BtfId;
+                first.Immediate = (int)ksym.KernelBtfId;
+                second.Immediate = ksym.ModuleIndex >= 0 ? environment.ModuleBtfFd?.Invoke(ksym.ModuleIndex) ?? 0 : 0;
+            }
+            else
+            {
+                // Typeless ksyms (and unresolved weak typed ones): the 64-bit address, 0 when unknown.
+                first.Immediate = unchecked((int)(uint)ksym.Address);
+                second.Immediate = unchecked((int)(uint)(ksym.Address >> 32));
+            }
+        }
+    }
+
+    private static void CheckLoadImm64(CollectionSpec spec, ProgramSpec program, ReadOnlySpan<BpfInstruction> instructions, InstructionReference reference)
+    {
+        if (reference.Index < 0 || reference.Index + 1 >= instructions.Length || !instructions[reference.Index].IsLoadImm64)
+            throw Error(spec, program, $"reference to '{reference.Target}' at instruction {reference.Index} is not a ld_imm64");
+    }
+
+    /// <summary>Placeholder fds: the map's position in the spec, so inspected code still says which map it means.</summary>
+    private static Func<string, int> PlaceholderMapFds(CollectionSpec spec)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var name in spec.Maps.Keys) index[name] = index.Count;
+        return name => index.TryGetValue(name, out int i) ? i : -1;
+    }
+
+    private static BpfLoadException Error(CollectionSpec spec, ProgramSpec program, string message) =>
+        new(spec.Path, $"program '{program.Name}'", message);
+}

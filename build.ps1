@@ -43,9 +43,11 @@ $ModuleOut = Join-Path $Root 'out/BpfPS'
 $PackageOut = Join-Path $Root 'out/package'
 $PesterVersion = '5.7.1'
 
-# The one command line used for every BPF C source, shared with tests/BpfPS.Core.Tests/Fixtures.cs.
+# The one command line used for every BPF C source, the same as tests/BpfPS.Core.Tests/Fixtures.cs uses (plus -I<the
+# source's folder>, added per file).
 $Arch = (& uname -m).Trim()
-$ClangArguments = @('-target', 'bpf', '-O2', '-g', "-I/usr/include/$Arch-linux-gnu", '-c')
+$TargetArch = switch ($Arch) { 'x86_64' { 'x86' } 'aarch64' { 'arm64' } default { $Arch } }
+$ClangArguments = @('-target', 'bpf', '-O2', '-g', "-D__TARGET_ARCH_$TargetArch", "-I/usr/include/$Arch-linux-gnu")
 
 Import-Module (Join-Path $Root 'tools/MarkdownHelp.psm1') -Force
 
@@ -67,7 +69,7 @@ function Invoke-Native {
 function Invoke-FreshPwsh {
     param([Parameter(Mandatory)] [string[]] $ArgumentList, [switch] $AllowFailure)
     $host_ = [Environment]::ProcessPath
-    $prefix = if ([IO.Path]::GetFileNameWithoutExtension($host_) -eq 'dotnet') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
+    $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($host_) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
     & $host_ @prefix -NoProfile -NonInteractive @ArgumentList | Out-Host
     $code = $LASTEXITCODE
     if ($code -ne 0 -and -not $AllowFailure) { throw "pwsh $($ArgumentList -join ' ') failed with exit code $code." }
@@ -172,7 +174,10 @@ function Invoke-Clang {
     param([Parameter(Mandatory)] [IO.FileInfo] $Source, [Parameter(Mandatory)] [string] $Output)
     if ((Test-Path $Output) -and (Get-Item $Output).LastWriteTimeUtc -ge $Source.LastWriteTimeUtc) { return }
     Write-Host "  clang-14 $($Source.Name) -> $Output"
-    Invoke-Native clang-14 ($ClangArguments + @($Source.FullName, '-o', $Output))
+    # Compile to a private name and rename, like Fixtures.cs, so a concurrent test run never reads half an object.
+    $temporary = "$Output.$PID.tmp"
+    Invoke-Native clang-14 ($ClangArguments + @("-I$($Source.DirectoryName)", '-c', $Source.FullName, '-o', $temporary))
+    Move-Item $temporary $Output -Force
 }
 
 function Invoke-Fixtures {

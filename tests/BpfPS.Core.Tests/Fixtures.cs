@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace BpfPS.Core.Tests;
 
@@ -88,11 +89,13 @@ public static class Fixtures
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "BpfPS.sln"))) return dir.FullName;
         }
-        // Tests built with --artifacts-path outside the tree: fall back to the working directory's ancestors.
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        // Tests built with --artifacts-path outside the tree: use where this file was compiled from.
+        for (var dir = new DirectoryInfo(System.IO.Path.GetDirectoryName(ThisSourceFile())!); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "BpfPS.sln"))) return dir.FullName;
         }
         throw new InvalidOperationException("cannot find the repository root (BpfPS.sln) above " + AppContext.BaseDirectory);
     }
+
+    private static string ThisSourceFile([CallerFilePath] string path = "") => path;
 }

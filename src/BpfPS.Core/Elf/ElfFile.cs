@@ -76,9 +76,14 @@ public sealed class ElfFile
         return new ElfFile(path, bytes, sections, symbols, symbolTableIndex);
     }
 
-    /// <summary>The section's bytes (empty for NOBITS sections such as .bss). No copy.</summary>
-    public ReadOnlyMemory<byte> GetData(in ElfSection section) =>
-        section.Type == ElfSectionType.NoBits ? ReadOnlyMemory<byte>.Empty : Bytes.Slice((int)section.Offset, (int)section.Size);
+    /// <summary>The section's bytes (empty for NOBITS sections such as .bss, and for the null section). No copy.</summary>
+    public ReadOnlyMemory<byte> GetData(in ElfSection section) => HasFileData(section)
+        ? Bytes.Slice((int)section.Offset, (int)section.Size)
+        : ReadOnlyMemory<byte>.Empty;
+
+    /// <summary>Only these sections had their offset and size checked against the file.</summary>
+    private static bool HasFileData(in ElfSection s) =>
+        s.Index != 0 && s.Type != ElfSectionType.NoBits && s.Type != ElfSectionType.Null;
 
     /// <summary>The section with this index; a bad index is a format error that names <paramref name="what"/>.</summary>
     public ElfSection GetSection(uint index, string what, string? section = null, long offset = -1)
@@ -206,8 +211,8 @@ public sealed class ElfFile
         ulong align = BinaryPrimitives.ReadUInt64LittleEndian(h.Slice(48));
         ulong entrySize = BinaryPrimitives.ReadUInt64LittleEndian(h.Slice(56));
 
-        bool hasBytes = index != 0 && type != ElfSectionType.NoBits && type != ElfSectionType.Null;
-        if (hasBytes && (offset > (ulong)fileLength || size > (ulong)fileLength - offset))
+        var header = new ElfSection(index, "", type, flags, offset, size, link, info, align, entrySize);
+        if (HasFileData(header) && (offset > (ulong)fileLength || size > (ulong)fileLength - offset))
         {
             throw new BpfFormatException(
                 $"section {index} data [0x{offset:x}, +0x{size:x}) lies outside the file ({fileLength} bytes)",
@@ -215,7 +220,7 @@ public sealed class ElfFile
         }
         if (type == ElfSectionType.NoBits && size > int.MaxValue)
             throw new BpfFormatException($"section {index} NOBITS size 0x{size:x} is too large", path, $"section {index}", (long)tableOffset + index * ElfConstants.SectionHeaderSize);
-        return new ElfSection(index, "", type, flags, offset, size, link, info, align, entrySize);
+        return header;
     }
 
     private static ElfSymbol[] ReadSymbols(ReadOnlySpan<byte> data, ElfSection[] sections, int symtabIndex, string path)

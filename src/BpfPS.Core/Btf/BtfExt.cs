@@ -40,5 +40,10 @@ public sealed class BtfExt
 
     /// <summary>Parses .BTF.ext bytes; strings resolve through <paramref name="btf"/>. Byte offsets become instruction indexes.</summary>
     /// <exception cref="BpfFormatException">Malformed input.</exception>
-    public static BtfExt Parse(ReadOnlySpan<byte> raw, BtfSpec btf, string source) => throw new NotImplementedException();
+    public static BtfExt Parse(ReadOnlySpan<byte> raw, BtfSpec btf, string source)
+    {
+        ArgumentNullException.ThrowIfNull(btf);
+        ArgumentNullException.ThrowIfNull(source);
+        return new BtfExtReader(raw, btf, source).Read();
+    }
 }

@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text;
+
+namespace BpfPS.Benchmarks;
+
+internal sealed class Report
+{
+    public BtfFigures? Btf { get; set; }
+    public List<LoadFigures> Loads { get; } = new();
+
+    private static string F(double v, string format = "0.00") =>
+        double.IsNaN(v) ? "n/a" : v.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Machine()
+    {
+        string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        string kernel = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        return $"{cpu}, {Environment.ProcessorCount} cores, Linux {kernel}, .NET {Environment.Version}";
+    }
+
+    public void PrintAndWrite(string path)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Performance");
+        md.AppendLine();
+        md.AppendLine($"Measured by `dotnet pwsh ./build.ps1 bench` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: {Machine()}.");
+        md.AppendLine("libbpf is Debian's libbpf 1.1, driven by `benchmarks/libbpf/bench_libbpf.c` in the same run; time inside bpf() is");
+        md.AppendLine("measured for both (BpfPS: `SyscallStats`; libbpf: an interposed `syscall()`). Warm = the process already holds the");
+        md.AppendLine("shared kernel BTF spec (as a runspace does after its first load); libbpf re-parses vmlinux BTF on every load.");
+        md.AppendLine();
+
+        if (Btf is { } b)
+        {
+            md.AppendLine("## Kernel BTF: open + name index + `task_struct`");
+            md.AppendLine();
+            md.AppendLine("| what | median ms | min ms | allocated |");
+            md.AppendLine("|---|---:|---:|---:|");
+            md.AppendLine($"| BpfPS, fresh spec in a warm process | {F(b.FreshParse.MedianMs, "0.000")} | {F(b.FreshParse.MinMs, "0.000")} | {F(b.FreshParse.AllocatedBytes / 1048576.0)} MiB |");
+            md.AppendLine($"| BpfPS, first thing in a new process (incl. JIT) | {F(Stats.Median(b.FirstInProcessMs), "0.000")} | {F(b.FirstInProcessMs.Min(), "0.000")} | |");
+            md.AppendLine(b.Libbpf is { } l
+                ? $"| libbpf `btf__load_vmlinux_btf` + `btf__find_by_name_kind` | {F(l.MedianMs, "0.000")} | {F(l.MinMs, "0.000")} | |"
+                : $"| libbpf | refused: {b.LibbpfRefusal} | | |");
+            md.AppendLine();
+            md.AppendLine($"- vmlinux BTF: {b.TypeCount:N0} types, {b.RawBytes:N0} bytes raw; the cached spec retains {b.RetainedBytes:N0} bytes " +
+                          $"({F(b.RetainedBytes / (double)b.RawBytes, "0.00")}x raw; target at most 1.5x).");
+            md.AppendLine($"- Warm lookup by name (`FindByName` + `GetType`): {F(b.WarmLookupNs / 1000.0, "0.000")} µs, {F(b.WarmLookupBytes, "0.0")} bytes allocated per lookup.");
+            md.AppendLine();
+        }
+
+        md.AppendLine("## Loading collections (open + load + close per iteration)");
+        md.AppendLine();
+        md.AppendLine("| object | programs | loader | median ms | min ms | in bpf() ms | user-space ms | user/bpf() | allocated per load | gen0 GCs per load | vs libbpf |");
+        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var l in Loads)
+        {
+            var w = l.Warm;
+            string ratio = l.Libbpf is { } lb ? F(w.MedianMs / lb.MedianMs, "0.00") + "x" : "n/a";
+            md.AppendLine($"| {l.Name} | {l.Programs} | BpfPS warm | {F(w.MedianMs)} | {F(w.MinMs)} | {F(w.SyscallMedianMs)} | {F(w.UserMedianMs)} | " +
+                          $"{F(100 * w.UserMedianMs / w.SyscallMedianMs, "0")}% | {F(w.AllocatedBytes / 1024.0, "0")} KiB | {F(w.Gen0PerRun, "0.00")} | {ratio} |");
+            md.AppendLine($"| | | BpfPS first in a new process | {F(Stats.Median(l.FirstInProcessMs))} | {F(l.FirstInProcessMs.Min())} | | | | | | |");
+            md.AppendLine(l.Libbpf is { } b2
+                ? $"| | | libbpf 1.1 | {F(b2.MedianMs)} | {F(b2.MinMs)} | {F(b2.SyscallMedianMs)} | {F(b2.UserMedianMs)} | {F(100 * b2.UserMedianMs / b2.SyscallMedianMs, "0")}% | | | 1.00x |"
+                : $"| | | libbpf 1.1 | refused: {l.LibbpfRefusal?.Replace("|", "/")} | | | | | | | |");
+        }
+        md.AppendLine();
+        if (Loads.Count >= 2 && Loads[0].Name.Contains("100") && Loads[1].Name.Contains("500"))
+            md.AppendLine($"- 500 vs 100 programs: BpfPS {F(Loads[1].Warm.MedianMs / Loads[0].Warm.MedianMs, "0.0")}x" +
+                          (Loads[0].Libbpf is { } a && Loads[1].Libbpf is { } c ? $", libbpf {F(c.MedianMs / a.MedianMs, "0.0")}x" : "") + " (target: about 5x).");
+
+        var text = md.ToString();
+        Console.WriteLine();
+        Console.WriteLine(text);
+        var notesMarker = "<!-- notes -->";
+        string notes = File.Exists(path) && File.ReadAllText(path) is var old && old.Contains(notesMarker)
+            ? old[old.IndexOf(notesMarker, StringComparison.Ordinal)..] : notesMarker + "\n";
+        File.WriteAllText(path, text + "\n" + notes);
+        Console.WriteLine($"Written to {path}");
+    }
+}

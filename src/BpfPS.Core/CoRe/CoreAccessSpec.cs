@@ -1,4 +1,4 @@
-using System.Text;
+using System.Runtime.CompilerServices;
 using BpfPS.Core.Btf;
 
 namespace BpfPS.Core.CoRe;
@@ -42,6 +42,13 @@ internal sealed class CoreAccessSpec
         Length = 0;
         RawLength = 0;
         BitOffset = 0;
+    }
+
+    /// <summary>Drops references into a BTF so a cached spec does not keep it alive.</summary>
+    public void Clear()
+    {
+        Reset(null!, 0, default);
+        Array.Clear(Accessors);
     }
 
     public void PushRaw(int index)
@@ -152,26 +159,55 @@ internal sealed class CoreAccessSpec
     /// <summary>A readable path, e.g. "struct task_struct.mm.pgd (0:40:2 @ offset 1288)" or "enum foo::BAR".</summary>
     public string Format()
     {
+        var text = new DefaultInterpolatedStringHandler(0, 0);
+        AppendTo(ref text);
+        return text.ToStringAndClear();
+    }
+
+    /// <summary>Appends <see cref="Format"/>'s text to a pooled buffer, so a relocation's message costs one string.</summary>
+    public void AppendTo(ref DefaultInterpolatedStringHandler text)
+    {
         var root = Btf.GetType(RootTypeId);
-        var text = new StringBuilder(CoreBtf.Describe(root));
+        text.AppendLiteral(CoreBtf.KindWord(root));
+        text.AppendLiteral(" ");
+        text.AppendLiteral(root.Name.Length == 0 ? "<anon>" : root.Name);
         if (Kind.IsTypeBased() || Length == 0)
-            return text.ToString();
+            return;
         if (Kind.IsEnumValueBased())
-            return text.Append("::").Append(Accessors[0].Name).ToString();
+        {
+            text.AppendLiteral("::");
+            text.AppendLiteral(Accessors[0].Name);
+            return;
+        }
         for (int i = 0; i < Length; i++)
         {
             ref readonly var accessor = ref Accessors[i];
             if (accessor.Name is not null)
-                text.Append('.').Append(accessor.Name);
+            {
+                text.AppendLiteral(".");
+                text.AppendLiteral(accessor.Name);
+            }
             else if (i > 0 || accessor.Index > 0)
-                text.Append('[').Append(accessor.Index).Append(']');
+            {
+                text.AppendLiteral("[");
+                text.AppendFormatted(accessor.Index);
+                text.AppendLiteral("]");
+            }
         }
-        text.Append(" (");
+        text.AppendLiteral(" (");
         for (int i = 0; i < RawLength; i++)
-            text.Append(i == 0 ? "" : ":").Append(Raw[i]);
-        text.Append(" @ offset ").Append(BitOffset / 8);
+        {
+            if (i > 0)
+                text.AppendLiteral(":");
+            text.AppendFormatted(Raw[i]);
+        }
+        text.AppendLiteral(" @ offset ");
+        text.AppendFormatted(BitOffset / 8);
         if (BitOffset % 8 != 0)
-            text.Append('.').Append(BitOffset % 8);
-        return text.Append(')').ToString();
+        {
+            text.AppendLiteral(".");
+            text.AppendFormatted(BitOffset % 8);
+        }
+        text.AppendLiteral(")");
     }
 }

@@ -75,24 +75,32 @@ internal static class CoreBtf
         a == b || (a is BtfKind.Enum or BtfKind.Enum64 && b is BtfKind.Enum or BtfKind.Enum64);
 
     /// <summary>"struct foo", "union &lt;anon&gt;", "typedef u32"... for messages.</summary>
-    public static string Describe(BtfType type)
+    public static string Describe(BtfType type) => type.Name.Length == 0 ? $"{KindWord(type)} <anon>" : $"{KindWord(type)} {type.Name}";
+
+    /// <summary>The C-ish word for a type's kind ("struct", "enum", "typedef"...), as a literal so messages can append it for free.</summary>
+    public static string KindWord(BtfType type) => type.Kind switch
     {
-        string kind = type.Kind switch
-        {
-            BtfKind.Struct => "struct",
-            BtfKind.Union => "union",
-            BtfKind.Enum or BtfKind.Enum64 => "enum",
-            BtfKind.Typedef => "typedef",
-            BtfKind.Fwd => "fwd",
-            BtfKind.Int => "int",
-            BtfKind.Float => "float",
-            BtfKind.Pointer => "ptr",
-            BtfKind.Array => "array",
-            BtfKind.FuncProto => "func_proto",
-            _ => type.Kind.ToString().ToLowerInvariant(),
-        };
-        return type.Name.Length == 0 ? $"{kind} <anon>" : $"{kind} {type.Name}";
-    }
+        BtfKind.Struct => "struct",
+        BtfKind.Union => "union",
+        BtfKind.Enum or BtfKind.Enum64 => "enum",
+        BtfKind.Typedef => "typedef",
+        BtfKind.Fwd => "fwd",
+        BtfKind.Int => "int",
+        BtfKind.Float => "float",
+        BtfKind.Pointer => "ptr",
+        BtfKind.Array => "array",
+        BtfKind.FuncProto => "func_proto",
+        BtfKind.Void => "void",
+        BtfKind.Volatile => "volatile",
+        BtfKind.Const => "const",
+        BtfKind.Restrict => "restrict",
+        BtfKind.Func => "func",
+        BtfKind.Var => "var",
+        BtfKind.Datasec => "datasec",
+        BtfKind.DeclTag => "decl_tag",
+        BtfKind.TypeTag => "type_tag",
+        _ => "type",
+    };
 
     private static ulong Multiply(ulong a, ulong b, BtfSpec spec, uint id) =>
         b == 0 || a <= uint.MaxValue / b ? a * b : throw new CoreRelocationException($"{spec.Source}: size of type [{id}] exceeds 4 GiB");

@@ -1,20 +1,48 @@
+using System.Runtime.CompilerServices;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
 
 namespace BpfPS.Core.CoRe;
 
 /// <summary>
-/// The state of one <see cref="CoreRelocator.Apply"/> call: three reusable specs and the candidate lists per local type,
-/// so relocations after the first against a type allocate little beyond their result. Not shared between calls.
+/// The state of one <see cref="CoreRelocator.Apply"/> call: three scratch specs and the candidate lists per local type.
+/// One instance per thread is reused from call to call, so a relocation allocates little beyond its result and message.
 /// </summary>
-internal sealed class CoreRelocationSession(BtfSpec local, IReadOnlyList<BtfSpec> targets)
+internal sealed class CoreRelocationSession
 {
     private const string Section = ".BTF.ext (CO-RE relocations)";
+
+    [ThreadStatic]
+    private static CoreRelocationSession? s_cached;
 
     private readonly Dictionary<uint, CoreCandidateList> _candidates = [];
     private readonly CoreAccessSpec _localSpec = new();
     private CoreAccessSpec _candidateSpec = new();
     private CoreAccessSpec _chosenSpec = new();
+    private BtfSpec _local = null!;
+    private IReadOnlyList<BtfSpec> _targets = null!;
+
+    /// <summary>This thread's session (or a new one if it is already in use further up the stack), set up for one call.</summary>
+    public static CoreRelocationSession Rent(BtfSpec local, IReadOnlyList<BtfSpec> targets)
+    {
+        var session = s_cached ?? new CoreRelocationSession();
+        s_cached = null;
+        session._local = local;
+        session._targets = targets;
+        return session;
+    }
+
+    /// <summary>Forgets the call's specs and candidates (so nothing stays alive through the cache) and makes the session reusable.</summary>
+    public void Return()
+    {
+        _candidates.Clear();
+        _localSpec.Clear();
+        _candidateSpec.Clear();
+        _chosenSpec.Clear();
+        _local = null!;
+        _targets = null!;
+        s_cached = this;
+    }
 
     public CoreRelocationResult Apply(Span<BpfInstruction> instructions, in CoreRelocation relocation, int number)
     {
@@ -24,10 +52,10 @@ internal sealed class CoreRelocationSession(BtfSpec local, IReadOnlyList<BtfSpec
         }
         catch (CoreRelocationException e)
         {
-            string typeName = local.TryGetType(relocation.TypeId, out var type) && type is not null ? CoreBtf.Describe(type) : $"type [{relocation.TypeId}]";
+            string typeName = _local.TryGetType(relocation.TypeId, out var type) && type is not null ? CoreBtf.Describe(type) : $"type [{relocation.TypeId}]";
             throw new BpfFormatException(
                 $"CO-RE relocation #{number} ({relocation.Kind.ShortName()} {typeName} \"{relocation.AccessString}\" at instruction {relocation.InstructionOffset}): {e.Message}",
-                local.Source, Section);
+                _local.Source, Section);
         }
     }
 
@@ -37,10 +65,10 @@ internal sealed class CoreRelocationSession(BtfSpec local, IReadOnlyList<BtfSpec
             throw new CoreRelocationException($"unknown relocation kind {(uint)relocation.Kind}");
         if ((uint)relocation.InstructionOffset >= (uint)instructions.Length)
             throw new CoreRelocationException($"instruction {relocation.InstructionOffset} is outside the program's {instructions.Length} instructions");
-        if (relocation.TypeId == 0 || !local.TryGetType(relocation.TypeId, out var localType) || localType is null)
+        if (relocation.TypeId == 0 || !_local.TryGetType(relocation.TypeId, out var localType) || localType is null)
             throw new CoreRelocationException($"type id {relocation.TypeId} is not in the object's BTF");
 
-        _localSpec.Parse(local, relocation);
+        _localSpec.Parse(_local, relocation);
         var kind = relocation.Kind;
 
         if (kind == CoreRelocationKind.TypeIdLocal)
@@ -48,13 +76,18 @@ internal sealed class CoreRelocationSession(BtfSpec local, IReadOnlyList<BtfSpec
             // The local id needs no target, and linking may renumber it, so the instruction's value is not checked.
             var idOutcome = new CoreRelocationOutcome { OriginalValue = relocation.TypeId, NewValue = relocation.TypeId };
             CoreInstructionPatcher.Patch(instructions, relocation.InstructionOffset, idOutcome);
-            return new CoreRelocationResult(relocation, false, relocation.TypeId, relocation.TypeId, 0,
-                $"{kind.ShortName()} {_localSpec.Format()}: {relocation.TypeId}");
+            var text = new DefaultInterpolatedStringHandler(0, 0);
+            text.AppendLiteral(kind.ShortName());
+            text.AppendLiteral(" ");
+            _localSpec.AppendTo(ref text);
+            text.AppendLiteral(": ");
+            text.AppendFormatted(relocation.TypeId);
+            return new CoreRelocationResult(relocation, false, relocation.TypeId, relocation.TypeId, 0, text.ToStringAndClear());
         }
         if (localType.Name.Length == 0)
             throw new CoreRelocationException("relocations against anonymous types are not supported (libbpf refuses them too)");
-        if (targets.Count == 0)
-            throw new ArgumentException($"{local.Source}: CO-RE relocation against {CoreBtf.Describe(localType)} needs target BTF (vmlinux)", nameof(targets));
+        if (_targets.Count == 0)
+            throw new ArgumentException($"{_local.Source}: CO-RE relocation against {CoreBtf.Describe(localType)} needs target BTF (vmlinux)", "targets");
 
         var candidates = GetCandidates(localType);
         int totalCandidates = candidates.Count;
@@ -94,7 +127,7 @@ internal sealed class CoreRelocationSession(BtfSpec local, IReadOnlyList<BtfSpec
         bool poisoned = CoreInstructionPatcher.Patch(instructions, relocation.InstructionOffset, outcome);
         string description = matched > 0
             ? DescribeMatch(relocation, outcome, poisoned, chosen)
-            : DescribeMiss(relocation, outcome, poisoned, totalCandidates);
+            : DescribeMiss(relocation, outcome, poisoned, totalCandidates, localType);
         return new CoreRelocationResult(relocation, poisoned, outcome.OriginalValue, poisoned ? 0 : outcome.NewValue,
             matched > 0 ? chosen.TypeId : 0, description)
         { TargetSpec = matched > 0 ? chosen.Spec : null };
@@ -104,36 +137,87 @@ internal sealed class CoreRelocationSession(BtfSpec local, IReadOnlyList<BtfSpec
     {
         if (!_candidates.TryGetValue(localType.Id, out var list))
         {
-            list = CoreCandidateList.Find(localType, targets);
+            list = CoreCandidateList.Find(localType, _targets);
             _candidates.Add(localType.Id, list);
         }
         return list;
     }
 
+    /// <summary>"byte_off struct s.f (0:1 @ offset 4) -> vmlinux [12] struct s.f (0:3 @ offset 8): 4 -> 8".</summary>
     private string DescribeMatch(in CoreRelocation relocation, in CoreRelocationOutcome outcome, bool poisoned, CoreCandidate chosen)
     {
-        string head = $"{relocation.Kind.ShortName()} {_localSpec.Format()} -> {chosen.Spec.Source} [{chosen.TypeId}] {_chosenSpec.Format()}";
+        var text = new DefaultInterpolatedStringHandler(0, 0);
+        text.AppendLiteral(relocation.Kind.ShortName());
+        text.AppendLiteral(" ");
+        _localSpec.AppendTo(ref text);
+        text.AppendLiteral(" -> ");
+        text.AppendLiteral(chosen.Spec.Source);
+        text.AppendLiteral(" [");
+        text.AppendFormatted(chosen.TypeId);
+        text.AppendLiteral("] ");
+        _chosenSpec.AppendTo(ref text);
         if (poisoned)
         {
-            return $"{head}: the field is {outcome.NewSize} bytes in the kernel but {outcome.OriginalSize} bytes locally and is not a pointer or unsigned integer, " +
-                   $"so the load/store cannot be resized; instruction {relocation.InstructionOffset} poisoned (call 0x{CoreInstructionPatcher.PoisonHelperId:x})";
+            text.AppendLiteral(": the field is ");
+            text.AppendFormatted(outcome.NewSize);
+            text.AppendLiteral(" bytes in the kernel but ");
+            text.AppendFormatted(outcome.OriginalSize);
+            text.AppendLiteral(" bytes locally and is not a pointer or unsigned integer, so the load/store cannot be resized");
+            AppendPoisoned(ref text, relocation.InstructionOffset);
         }
-        return $"{head}: {outcome.OriginalValue} -> {outcome.NewValue}";
+        else
+        {
+            text.AppendLiteral(": ");
+            text.AppendFormatted(outcome.OriginalValue);
+            text.AppendLiteral(" -> ");
+            text.AppendFormatted(outcome.NewValue);
+        }
+        return text.ToStringAndClear();
     }
 
-    private string DescribeMiss(in CoreRelocation relocation, in CoreRelocationOutcome outcome, bool poisoned, int totalCandidates)
+    /// <summary>"byte_off struct task_struct.foo (0:40 @ offset 96): field not found in kernel BTF; instruction 12 poisoned (...)".</summary>
+    private string DescribeMiss(in CoreRelocation relocation, in CoreRelocationOutcome outcome, bool poisoned, int totalCandidates, BtfType localType)
     {
         var kind = relocation.Kind;
-        string what = _localSpec.Format();
-        string reason = totalCandidates == 0
-            ? $"no {CoreBtf.Describe(local.GetType(relocation.TypeId))} (or flavor of it) in kernel BTF"
-            : kind.IsFieldBased() ? "field not found in kernel BTF"
-            : kind.IsEnumValueBased() ? "enum value not found in kernel BTF"
-            : kind == CoreRelocationKind.TypeMatches ? "no matching type in kernel BTF"
-            : "no compatible type in kernel BTF";
+        var text = new DefaultInterpolatedStringHandler(0, 0);
+        text.AppendLiteral(kind.ShortName());
+        text.AppendLiteral(" ");
+        _localSpec.AppendTo(ref text);
+        text.AppendLiteral(": ");
+        if (totalCandidates == 0)
+        {
+            text.AppendLiteral("no ");
+            text.AppendLiteral(CoreBtf.KindWord(localType));
+            text.AppendLiteral(" ");
+            text.AppendFormatted(CoreNames.Essential(localType.Name));
+            text.AppendLiteral(" (or flavor of it) in kernel BTF");
+        }
+        else
+        {
+            text.AppendLiteral(kind.IsFieldBased() ? "field not found in kernel BTF"
+                : kind.IsEnumValueBased() ? "enum value not found in kernel BTF"
+                : kind == CoreRelocationKind.TypeMatches ? "no matching type in kernel BTF"
+                : "no compatible type in kernel BTF");
+        }
         if (poisoned)
-            return $"{kind.ShortName()} {what}: {reason}; instruction {relocation.InstructionOffset} poisoned (call 0x{CoreInstructionPatcher.PoisonHelperId:x})";
-        return $"{kind.ShortName()} {what}: {reason}; value {outcome.OriginalValue} -> {outcome.NewValue}";
+        {
+            AppendPoisoned(ref text, relocation.InstructionOffset);
+        }
+        else
+        {
+            text.AppendLiteral("; value ");
+            text.AppendFormatted(outcome.OriginalValue);
+            text.AppendLiteral(" -> ");
+            text.AppendFormatted(outcome.NewValue);
+        }
+        return text.ToStringAndClear();
+    }
+
+    private static void AppendPoisoned(ref DefaultInterpolatedStringHandler text, int instruction)
+    {
+        text.AppendLiteral("; instruction ");
+        text.AppendFormatted(instruction);
+        text.AppendLiteral(" poisoned (call 0xbad2310: the verifier rejects it only if it is reachable)");
     }
 
     private static string Where(CoreCandidate candidate) => $"{candidate.Spec.Source} [{candidate.TypeId}]";

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
 
@@ -40,10 +41,17 @@ public static partial class CoreRelocator
         if (relocations.IsEmpty)
             return ImmutableArray<CoreRelocationResult>.Empty;
 
-        var session = new CoreRelocationSession(local, targets);
-        var results = ImmutableArray.CreateBuilder<CoreRelocationResult>(relocations.Length);
-        for (int i = 0; i < relocations.Length; i++)
-            results.Add(session.Apply(instructions, relocations[i], i));
-        return results.MoveToImmutable();
+        var session = CoreRelocationSession.Rent(local, targets);
+        try
+        {
+            var results = new CoreRelocationResult[relocations.Length];
+            for (int i = 0; i < relocations.Length; i++)
+                results[i] = session.Apply(instructions, relocations[i], i);
+            return ImmutableCollectionsMarshal.AsImmutableArray(results);
+        }
+        finally
+        {
+            session.Return();
+        }
     }
 }

@@ -1,3 +1,0 @@
-namespace BpfPS;
-// Replaced by the cmdlets.
-internal static class Placeholder { }

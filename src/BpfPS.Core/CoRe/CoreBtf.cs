@@ -66,8 +66,6 @@ internal static class CoreBtf
         throw new CoreRelocationException($"{spec.Source}: size of type [{start}] needs more than {MaxChain} steps (cyclic?)");
     }
 
-    public static bool IsAnyEnum(BtfType type) => type is BtfEnum;
-
     /// <summary>libbpf's btf_kind_core_compat: same kind, or enum and enum64 in either order.</summary>
     public static bool KindsCompatible(BtfType a, BtfType b) => a.Kind == b.Kind || (a is BtfEnum && b is BtfEnum);
 

@@ -14,10 +14,6 @@ internal static class CoreRelocationKinds
     public static bool IsEnumValueBased(this CoreRelocationKind kind) =>
         kind is CoreRelocationKind.EnumValueExists or CoreRelocationKind.EnumValue;
 
-    /// <summary>Kinds whose "not found" answer is a value (0), not a poisoned instruction.</summary>
-    public static bool IsExistenceCheck(this CoreRelocationKind kind) =>
-        kind is CoreRelocationKind.FieldExists or CoreRelocationKind.EnumValueExists || kind.IsTypeBased();
-
     /// <summary>libbpf's short names, so messages read like libbpf's log.</summary>
     public static string ShortName(this CoreRelocationKind kind) => kind switch
     {

@@ -25,12 +25,16 @@ public static partial class CoreRelocator
 {
     /// <summary>
     /// Patches <paramref name="instructions"/> in place for every relocation, like libbpf's bpf_core_apply_relo_insn.
-    /// Unresolvable relocations poison their instruction (call 0xbad2310) rather than fail.
+    /// Unresolvable relocations poison their instruction (call 0xbad2310) rather than fail; existence checks answer 0.
+    /// If a relocation throws, the ones before it have already patched <paramref name="instructions"/>: work on a copy.
     /// </summary>
     /// <param name="instructions">A program's linked instructions; relocation offsets index into them.</param>
     /// <param name="relocations">The program's CO-RE records (instruction indexes, not bytes).</param>
     /// <param name="local">The object's BTF.</param>
-    /// <param name="targets">vmlinux first, then module specs (split on vmlinux); candidates are gathered from all.</param>
+    /// <param name="targets">
+    /// vmlinux first, then module specs (split on vmlinux). As in libbpf, a local type's candidates come from vmlinux, and
+    /// from the modules only when vmlinux has none. Only read: nothing is copied or changed.
+    /// </param>
     /// <exception cref="BpfFormatException">A relocation that is malformed (bad access string, bad type id, instruction mismatch).</exception>
     /// <exception cref="ArgumentException"><paramref name="targets"/> is empty but a relocation needs a target.</exception>
     public static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, ReadOnlySpan<CoreRelocation> relocations,

@@ -24,14 +24,12 @@ public static partial class KernelBtf
     /// <summary>The kernel's own BTF.</summary>
     public const string VmlinuxPath = SysfsDirectory + "/vmlinux";
 
-    private static readonly Lock s_gate = new();
-    private static WeakReference<BtfSpec>? s_vmlinux;
-    private static int s_parseCount;
+    private static readonly WeakShared<BtfSpec> s_vmlinux = new(() => BtfSpec.Parse(ReadVmlinux(), VmlinuxPath));
     private static ReadOnlyMemory<byte>? s_vmlinuxMapping;
     private static bool s_mappingRefused;
 
     /// <summary>How many times vmlinux BTF was parsed in this process (for tests of sharing).</summary>
-    public static int ParseCount => Volatile.Read(ref s_parseCount);
+    public static int ParseCount => s_vmlinux.CreatedCount;
 
     /// <summary>Whether the vmlinux bytes are a mapping of the kernel's copy rather than a read (diagnostics).</summary>
     internal static bool VmlinuxIsMapped => s_vmlinuxMapping is not null;
@@ -42,20 +40,7 @@ public static partial class KernelBtf
     /// </summary>
     /// <exception cref="FileNotFoundException">The kernel publishes no BTF (CONFIG_DEBUG_INFO_BTF off).</exception>
     /// <exception cref="BpfFormatException">The kernel's BTF is malformed.</exception>
-    public static BtfSpec GetVmlinux()
-    {
-        if (Volatile.Read(ref s_vmlinux) is { } weak && weak.TryGetTarget(out var spec))
-            return spec;
-        lock (s_gate)
-        {
-            if (s_vmlinux is { } again && again.TryGetTarget(out spec))
-                return spec;
-            spec = BtfSpec.Parse(ReadVmlinux(), VmlinuxPath);
-            Interlocked.Increment(ref s_parseCount);
-            Volatile.Write(ref s_vmlinux, new WeakReference<BtfSpec>(spec));
-            return spec;
-        }
-    }
+    public static BtfSpec GetVmlinux() => s_vmlinux.Get();
 
     /// <summary>A kernel module's BTF (/sys/kernel/btf/&lt;module&gt;), split on <paramref name="vmlinux"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="module"/> is not a plain module name.</exception>
@@ -174,6 +159,35 @@ public static partial class KernelBtf
 
         [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
         private static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
+    }
+}
+
+/// <summary>
+/// One instance shared weakly: created once while anyone holds it (concurrent callers wait for that one creation),
+/// created again only after every holder let go and the collector took it.
+/// </summary>
+internal sealed class WeakShared<T>(Func<T> create) where T : class
+{
+    private readonly Lock _gate = new();
+    private WeakReference<T>? _current;
+    private int _created;
+
+    /// <summary>How many times the instance was created.</summary>
+    public int CreatedCount => Volatile.Read(ref _created);
+
+    public T Get()
+    {
+        if (Volatile.Read(ref _current) is { } weak && weak.TryGetTarget(out var value))
+            return value;
+        lock (_gate)
+        {
+            if (_current is { } again && again.TryGetTarget(out value))
+                return value;
+            value = create();
+            Interlocked.Increment(ref _created);
+            Volatile.Write(ref _current, new WeakReference<T>(value));
+            return value;
+        }
     }
 }
 

@@ -29,7 +29,10 @@ public sealed class BpfSyscallException : Exception
     {
         var message = $"bpf({CommandName(command)}) failed: {Errno.Describe(errno)}";
         if (detail is not null) message += $": {detail}";
-        if (errno == Errno.EPERM) message += $" ({PermissionHint})";
+        if (errno == Errno.EPERM)
+            message += Environment.IsPrivilegedProcess
+                ? " (refused although this process is privileged: the kernel does not permit this here, e.g. lockdown or an unsupported program type)"
+                : $" ({PermissionHint})";
         return message;
     }
 

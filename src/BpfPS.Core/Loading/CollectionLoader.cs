@@ -1,0 +1,412 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using BpfPS.Core.Asm;
+using BpfPS.Core.Btf;
+using BpfPS.Core.Kernel;
+
+namespace BpfPS.Core.Loading;
+
+/// <summary>
+/// One all-or-nothing load of a <see cref="CollectionSpec"/>, in libbpf 1.1's order: everything that needs no kernel
+/// first (externs, CO-RE, constants, kconfig, attach targets), then object BTF, maps, programs, and map contents.
+/// Every descriptor and pin it creates is recorded so that a failure at any step undoes all of them.
+/// </summary>
+internal sealed class CollectionLoader
+{
+    private readonly CollectionSpec _spec;
+    private readonly CollectionOptions _options;
+    private readonly List<BpfFd> _created = [];
+    private readonly List<string> _newPins = [];
+    private readonly Dictionary<int, BpfFd> _moduleBtfFds = [];
+    private BtfSpec? _vmlinux;
+
+    public CollectionLoader(CollectionSpec spec, CollectionOptions options)
+    {
+        _spec = spec;
+        _options = options;
+    }
+
+    private BtfSpec Vmlinux => _vmlinux ??= _options.TargetBtf ?? KernelBtf.GetVmlinux();
+    private IReadOnlyList<BtfSpec> Modules => _options.ModuleBtfs ?? [];
+
+    public Collection Load()
+    {
+        try
+        {
+            return LoadAll();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            RollBack();
+            if (e is BpfLoadException or BpfFormatException) throw;
+            if (e is BpfSyscallException s) throw new BpfLoadException(_spec.Path, null, s.Message, s.ErrorNumber, s.Log, s);
+            throw new BpfLoadException(_spec.Path, null, e.Message, 0, null, e);
+        }
+        finally
+        {
+            // Module BTF fds were only needed for PROG_LOAD; the kernel holds its own references now.
+            foreach (var fd in _moduleBtfFds.Values) fd.Dispose();
+        }
+    }
+
+    private Collection LoadAll()
+    {
+        // 1. Everything that needs no kernel objects: fail here and nothing needs undoing.
+        foreach (var p in _spec.Programs.Values)
+            if (p.Type == BpfProgramType.Unspec)
+                throw new BpfLoadException(_spec.Path, $"program '{p.Name}'", $"has no program type; check its ELF section name '{p.SectionName}'");
+
+        var ksyms = KsymResolver.Resolve(_spec, () => Vmlinux, Modules, wanted => KsymResolver.ReadKallsyms(wanted));
+        bool needsTargets = _spec.Programs.Values.Any(p => !p.CoreRelocations.IsEmpty);
+        var environment = new RelocationEnvironment
+        {
+            Targets = needsTargets ? [Vmlinux, .. Modules] : [],
+            Ksyms = ksyms,
+            ModuleBtfFd = index => ModuleBtfFd(index).Value,
+        };
+        var relocated = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
+        var attachTargets = new Dictionary<string, (uint Id, int Module)>(StringComparer.Ordinal);
+        foreach (var (name, program) in _spec.Programs)
+        {
+            relocated[name] = ProgramRelocator.Relocate(_spec, program, environment);
+            attachTargets[name] = ResolveAttachTarget(program);
+        }
+        var initialValues = _options.Constants is { } constants ? CollectionConstants.Apply(_spec, constants) : [];
+        foreach (var (name, map) in _spec.Maps)
+            if (map.IsInternal && map.SectionName == ".kconfig")
+                initialValues[name] = KernelConfigExterns.Build(_spec, map, VirtualKconfigValue, () => _options.KernelConfig ?? KernelConfig.ReadSystem());
+        var fdArray = BuildFdArray(ksyms.Values);
+
+        // 2. Kernel objects, each recorded for rollback as soon as it exists.
+        var btf = LoadBtf();
+        var maps = new OrderedDictionary<string, LoadedMap>(StringComparer.Ordinal);
+        foreach (var (name, map) in _spec.Maps)
+            maps[name] = CreateMap(map, btf, initialValues.GetValueOrDefault(name));
+        foreach (var map in maps.Values)
+            if (map.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps && !map.IsReusedPin)
+                FillSlots(map, target => maps.TryGetValue(target, out var m) ? m.Fd : null, "map");
+
+        var programs = new OrderedDictionary<string, LoadedProgram>(StringComparer.Ordinal);
+        int done = 0;
+        foreach (var (name, program) in _spec.Programs)
+        {
+            _options.Progress?.Report(new LoadProgress(done, _spec.Programs.Count, name));
+            programs[name] = LoadProgram(program, relocated[name], attachTargets[name], btf, maps, fdArray);
+            done++;
+        }
+        foreach (var map in maps.Values)
+            if (map.Type == BpfMapType.ProgArray)
+                FillSlots(map, target => programs.TryGetValue(target, out var p) ? p.Fd : null, "program");
+        _options.Progress?.Report(new LoadProgress(done, _spec.Programs.Count, null));
+
+        uint btfId = btf is null ? 0 : BpfSyscall.GetBtfInfo(btf).Id;
+        return new Collection(_spec, btf, btfId, maps, programs);
+    }
+
+    private BpfFd? LoadBtf()
+    {
+        if (_spec.Btf is null) return null;
+        try
+        {
+            return Track(BpfSyscall.BtfLoad(_spec.Btf.RawBytes.Span, (uint)_options.LogLevel & 1, LogSize));
+        }
+        catch (BpfSyscallException e)
+        {
+            throw new BpfLoadException(_spec.Path, "BTF", WithLogTail($"the kernel refused the object's BTF: {e.Message}", e.Log), e.ErrorNumber, e.Log, e);
+        }
+    }
+
+    private uint LogSize => _options.LogSize != 0 ? _options.LogSize : BpfSyscall.DefaultLogSize;
+
+    // ---- maps ----
+
+    private LoadedMap CreateMap(MapSpec spec, BpfFd? btf, byte[]? initialValue)
+    {
+        string kernelName = MapNaming.KernelName(spec, _spec.Path);
+        var definition = MapDefinition.For(spec);
+        string? pinPath = spec.Pinning == MapPinning.ByName ? Pinning.PathFor(spec, _options.PinPath) : null;
+        string context = $"map '{spec.Name}'";
+        try
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                if (pinPath is not null && TryReusePin(spec, definition, kernelName, pinPath) is LoadedMap reused) return reused;
+
+                var (fd, keyTypeId, valueTypeId) = CreateKernelMap(spec, definition, kernelName, btf);
+                Initialise(spec, fd, definition, initialValue);
+                if (pinPath is not null)
+                {
+                    try
+                    {
+                        BpfSyscall.ObjectPin(fd, pinPath);
+                        _newPins.Add(pinPath);
+                    }
+                    catch (BpfSyscallException e) when (e.ErrorNumber == Errno.EEXIST && attempt == 0)
+                    {
+                        // Someone pinned it between our check and our pin: reuse theirs, as libbpf does.
+                        Untrack(fd);
+                        continue;
+                    }
+                    catch (BpfSyscallException e)
+                    {
+                        var root = Path.GetDirectoryName(pinPath)!;
+                        var hint = Directory.Exists(root) && !BpfFileSystem.IsBpfFs(root) ? $" ({root} is not on a bpffs: mount -t bpf bpf {root})" : "";
+                        throw new BpfLoadException(_spec.Path, context, $"cannot pin at {pinPath}: {e.Message}{hint}", e.ErrorNumber, null, e);
+                    }
+                }
+                var info = BpfSyscall.GetMapInfo(fd);
+                return new LoadedMap(spec, kernelName, fd, info, pinPath, false, (keyTypeId | valueTypeId) != 0 ? _spec.Btf : null, keyTypeId, valueTypeId);
+            }
+        }
+        catch (BpfSyscallException e)
+        {
+            throw new BpfLoadException(_spec.Path, context, e.Message, e.ErrorNumber, e.Log, e);
+        }
+    }
+
+    private LoadedMap? TryReusePin(MapSpec spec, MapDefinition definition, string kernelName, string pinPath)
+    {
+        var existing = BpfSyscall.TryObjectGet(pinPath);
+        if (existing is null) return null;
+        Track(existing);
+        var info = BpfSyscall.GetMapInfo(existing);
+        if (Pinning.Incompatibility(info, definition) is string why)
+            throw new BpfLoadException(_spec.Path, $"map '{spec.Name}'", $"the map pinned at {pinPath} is incompatible: {why}");
+        return new LoadedMap(spec, kernelName, existing, info, pinPath, true, null, info.BtfKeyTypeId, info.BtfValueTypeId);
+    }
+
+    /// <summary>libbpf bpf_object__create_map: BTF key/value types where the map type allows them, inner map from a template.</summary>
+    private (BpfFd Fd, uint KeyTypeId, uint ValueTypeId) CreateKernelMap(MapSpec spec, MapDefinition definition, string kernelName, BpfFd? btf)
+    {
+        bool withBtf = btf is not null && TakesBtfTypes(spec.Type) && (spec.KeyTypeId | spec.ValueTypeId) != 0;
+        BpfFd? innerTemplate = null;
+        try
+        {
+            if (spec.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps && spec.InnerMap is { } inner)
+            {
+                string innerName = MapNaming.Truncate(inner.Name.Length > 0 ? inner.Name : spec.Name + ".inner");
+                innerTemplate = CreateKernelMap(inner, MapDefinition.For(inner), innerName, btf).Fd;
+            }
+
+            BpfFd Create(bool useBtf) => BpfSyscall.MapCreate(definition.Type, definition.KeySize, definition.ValueSize, definition.MaxEntries,
+                definition.Flags, kernelName, innerTemplate, useBtf ? btf : null, useBtf ? spec.KeyTypeId : 0, useBtf ? spec.ValueTypeId : 0,
+                numaNode: spec.NumaNode, mapExtra: definition.MapExtra);
+
+            try
+            {
+                return (Track(Create(withBtf)), withBtf ? spec.KeyTypeId : 0, withBtf ? spec.ValueTypeId : 0);
+            }
+            catch (BpfSyscallException) when (withBtf)
+            {
+                // libbpf: "Error in bpf_create_map_xattr ... Retrying without BTF."
+                return (Track(Create(false)), 0, 0);
+            }
+        }
+        finally
+        {
+            // The template only tells the kernel the inner shape; libbpf destroys it right after.
+            if (innerTemplate is not null) Untrack(innerTemplate);
+        }
+    }
+
+    /// <summary>Map types libbpf creates without BTF key/value types (the kernel refuses them there).</summary>
+    private static bool TakesBtfTypes(BpfMapType type) => type is not (BpfMapType.PerfEventArray or BpfMapType.CgroupArray
+        or BpfMapType.StackTrace or BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps or BpfMapType.Devmap or BpfMapType.DevmapHash
+        or BpfMapType.Cpumap or BpfMapType.Xskmap or BpfMapType.Sockmap or BpfMapType.Sockhash or BpfMapType.Queue or BpfMapType.Stack);
+
+    /// <summary>Global data: element 0 gets the section's bytes (constants and kconfig applied); .rodata and .kconfig are frozen.</summary>
+    private static void Initialise(MapSpec spec, BpfFd fd, MapDefinition definition, byte[]? rewritten)
+    {
+        if (!spec.IsInternal) return;
+        var source = rewritten ?? spec.InitialValue;
+        if (source is not null)
+        {
+            var value = new byte[definition.ValueSize];
+            source.AsSpan(0, Math.Min(source.Length, value.Length)).CopyTo(value);
+            BpfSyscall.MapUpdate(fd, new byte[definition.KeySize], value);
+        }
+        if (spec.Freeze) BpfSyscall.MapFreeze(fd);
+    }
+
+    /// <summary>".values" initialisers: slot index to the fd of a map (map-in-map) or program (prog array).</summary>
+    private void FillSlots(LoadedMap map, Func<string, BpfFd?> fdOf, string what)
+    {
+        Span<byte> key = stackalloc byte[4];
+        Span<byte> value = stackalloc byte[4];
+        foreach (var entry in map.Spec.Contents)
+        {
+            var target = fdOf(entry.TargetName)
+                ?? throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"slot {entry.Index} names {what} '{entry.TargetName}', which the object does not define");
+            BinaryPrimitives.WriteUInt32LittleEndian(key, entry.Index);
+            BinaryPrimitives.WriteInt32LittleEndian(value, target.Value);
+            try
+            {
+                BpfSyscall.MapUpdate(map.Fd, key, value);
+            }
+            catch (BpfSyscallException e)
+            {
+                throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"cannot set slot {entry.Index} to {what} '{entry.TargetName}': {e.Message}", e.ErrorNumber, null, e);
+            }
+        }
+    }
+
+    // ---- programs ----
+
+    private LoadedProgram LoadProgram(ProgramSpec program, RelocatedProgram relocated, (uint Id, int Module) attach, BpfFd? btf,
+        IReadOnlyDictionary<string, LoadedMap> maps, int[] fdArray)
+    {
+        ProgramRelocator.ApplyMapReferences(_spec, program, relocated.Instructions, name => maps[name].Fd.Value);
+        var request = new ProgramLoadRequest
+        {
+            Type = program.Type,
+            Instructions = relocated.Instructions,
+            License = program.License.Length > 0 ? program.License : _spec.License,
+            Name = program.Name,
+            ExpectedAttachType = program.ExpectedAttachType,
+            Flags = program.Flags,
+            KernelVersion = program.KernelVersion != 0 ? program.KernelVersion : _spec.KernelVersion != 0 ? _spec.KernelVersion : RunningKernelVersion(),
+            LogLevel = (uint)_options.LogLevel,
+            LogSize = LogSize,
+            ProgramBtf = btf,
+            FuncInfos = btf is null ? default : program.FuncInfos.AsMemory(),
+            LineInfos = btf is null ? default : program.LineInfos.AsMemory(),
+            AttachBtfId = attach.Id,
+            AttachBtfObject = attach.Module >= 0 ? ModuleBtfFd(attach.Module) : null,
+            FdArray = fdArray,
+        };
+
+        ProgramLoadResult result;
+        try
+        {
+            result = BpfSyscall.ProgramLoad(request);
+        }
+        catch (BpfSyscallException e)
+        {
+            throw VerifierFailure(program, relocated, e);
+        }
+        var fd = Track(result.Fd);
+        var info = BpfSyscall.GetProgramInfo(fd);
+        BindReadOnlyData(fd, maps);
+        return new LoadedProgram(program, fd, info, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
+    }
+
+    /// <summary>libbpf binds .rodata maps to every program so they live as long as it (failures are not fatal there either).</summary>
+    private static void BindReadOnlyData(BpfFd program, IReadOnlyDictionary<string, LoadedMap> maps)
+    {
+        foreach (var map in maps.Values)
+        {
+            if (!map.Spec.IsInternal || !map.Spec.SectionName.StartsWith(".rodata", StringComparison.Ordinal)) continue;
+            try { BpfSyscall.ProgramBindMap(program, map.Fd); }
+            catch (BpfSyscallException) { }
+        }
+    }
+
+    private BpfLoadException VerifierFailure(ProgramSpec program, RelocatedProgram relocated, BpfSyscallException e)
+    {
+        var message = $"the kernel refused the program: {Errno.Describe(e.ErrorNumber)}";
+        if (e.IsPermissionDenied)
+            message += Environment.IsPrivilegedProcess
+                ? " although this process is privileged"
+                : $" ({BpfSyscallException.PermissionHint})";
+        if (VerifierLogs.ExplainPoisonedInstruction(e.Log, relocated.CoreRelocations) is string core) message += "\n" + core;
+        if (e.ErrorNumber == Errno.EPERM && string.IsNullOrEmpty(e.Log))
+            message += $"\nThe verifier never ran (empty log): this kernel does not permit {program.Type} programs{(program.AttachTo is null ? "" : $" attached to '{program.AttachTo}'")} here.";
+        return new BpfLoadException(_spec.Path, $"program '{program.Name}'", WithLogTail(message, e.Log), e.ErrorNumber, e.Log, e);
+    }
+
+    private static string WithLogTail(string message, string? log) =>
+        string.IsNullOrWhiteSpace(log) ? message : $"{message}\nverifier log (last lines):\n{VerifierLogs.Tail(log)}";
+
+    /// <summary>
+    /// attach_btf_id for BTF-attached programs (libbpf SEC_ATTACH_BTF): the kernel type "&lt;prefix&gt;&lt;target&gt;" looked up
+    /// in vmlinux, then in modules.
+    /// </summary>
+    private (uint Id, int Module) ResolveAttachTarget(ProgramSpec program)
+    {
+        if (program.AttachTo is null || program.Type is not (BpfProgramType.Tracing or BpfProgramType.Lsm or BpfProgramType.Ext)) return (0, -1);
+        if (program.Type == BpfProgramType.Ext)
+            throw new BpfLoadException(_spec.Path, $"program '{program.Name}'", "freplace programs attach to another BPF program, which BpfPS cannot set yet");
+        var (prefix, kind) = program.ExpectedAttachType switch
+        {
+            BpfAttachType.TraceRawTp => ("btf_trace_", BtfKind.Typedef),
+            BpfAttachType.LsmMac or BpfAttachType.LsmCgroup => ("bpf_lsm_", BtfKind.Func),
+            BpfAttachType.TraceIter => ("bpf_iter_", BtfKind.Func),
+            _ => ("", BtfKind.Func),
+        };
+        var (spec, id, module) = KsymResolver.Find(prefix + program.AttachTo, kind, Vmlinux, Modules);
+        if (spec is null)
+            throw new BpfLoadException(_spec.Path, $"program '{program.Name}'", $"attach target {kind} '{prefix}{program.AttachTo}' not found in kernel BTF");
+        return (id, module);
+    }
+
+    /// <summary>fd_array for kfuncs in modules: slot 0 unused (libbpf), slot i+1 the BTF fd of module i.</summary>
+    private int[] BuildFdArray(IEnumerable<ResolvedKsym> ksyms)
+    {
+        int highest = -1;
+        foreach (var k in ksyms)
+            if (k.Kind == KsymKind.Function && k.IsResolved) highest = Math.Max(highest, k.ModuleIndex);
+        if (highest < 0) return [];
+        var fds = new int[highest + 2];
+        foreach (var k in ksyms)
+            if (k.Kind == KsymKind.Function && k.IsResolved && k.ModuleIndex >= 0) fds[k.ModuleIndex + 1] = ModuleBtfFd(k.ModuleIndex).Value;
+        return fds;
+    }
+
+    /// <summary>The kernel BTF object of module spec <paramref name="index"/>, found by name among loaded BTF objects.</summary>
+    private BpfFd ModuleBtfFd(int index)
+    {
+        if (_moduleBtfFds.TryGetValue(index, out var cached)) return cached;
+        string name = Path.GetFileName(Modules[index].Source);
+        foreach (var id in BpfSyscall.BtfIds())
+        {
+            BpfFd fd;
+            try { fd = BpfSyscall.BtfGetFdById(id); }
+            catch (BpfSyscallException e) when (e.ErrorNumber == Errno.ENOENT) { continue; } // unloaded meanwhile
+            var info = BpfSyscall.GetBtfInfo(fd);
+            if (info.IsKernel && info.Name == name) return _moduleBtfFds[index] = fd;
+            fd.Dispose();
+        }
+        throw new BpfLoadException(_spec.Path, $"module '{name}'", "no kernel BTF object with this name is loaded");
+    }
+
+    // ---- kconfig virtual values ----
+
+    private ulong? VirtualKconfigValue(string name) => name switch
+    {
+        "LINUX_KERNEL_VERSION" => RunningKernelVersion() is uint v && v != 0 ? v
+            : throw new BpfLoadException(_spec.Path, "extern (kcfg) 'LINUX_KERNEL_VERSION'", "failed to get kernel version"),
+        "LINUX_HAS_BPF_COOKIE" => KernelFeatures.HasBpfCookie ? 1UL : 0UL,
+        "LINUX_HAS_SYSCALL_WRAPPER" => KernelFeatures.HasSyscallWrapper ? 1UL : 0UL,
+        _ => null,
+    };
+
+    private static uint RunningKernelVersion() => KernelConfig.VersionCode(KernelConfig.KernelRelease());
+
+    // ---- ownership ----
+
+    private BpfFd Track(BpfFd fd)
+    {
+        _created.Add(fd);
+        return fd;
+    }
+
+    private void Untrack(BpfFd fd)
+    {
+        _created.Remove(fd);
+        fd.Dispose();
+    }
+
+    /// <summary>Closes everything this load created, newest first, and removes the pins it made (never older ones).</summary>
+    private void RollBack()
+    {
+        for (int i = _created.Count - 1; i >= 0; i--) _created[i].Dispose();
+        _created.Clear();
+        foreach (var pin in _newPins)
+        {
+            try { File.Delete(pin); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        _newPins.Clear();
+    }
+}

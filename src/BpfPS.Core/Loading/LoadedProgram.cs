@@ -1,0 +1,65 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using BpfPS.Core.Asm;
+using BpfPS.Core.CoRe;
+using BpfPS.Core.Kernel;
+
+namespace BpfPS.Core.Loading;
+
+/// <summary>A program loaded by <see cref="Collection.Load"/>. Owns its descriptor.</summary>
+public sealed class LoadedProgram : IDisposable
+{
+    private readonly IReadOnlyDictionary<int, string> _symbols;
+
+    internal LoadedProgram(ProgramSpec spec, BpfFd fd, BpfProgramInfo info, BpfInstruction[] instructions, string? verifierLog,
+        ImmutableArray<CoreRelocationResult> coreRelocations, uint attachBtfId)
+    {
+        Spec = spec;
+        Fd = fd;
+        Id = info.Id;
+        Tag = info.Tag;
+        Instructions = ImmutableArray.Create(instructions);
+        VerifierLog = verifierLog;
+        CoreRelocations = coreRelocations;
+        AttachBtfId = attachBtfId;
+        var symbols = new Dictionary<int, string>();
+        foreach (var r in spec.References) symbols.TryAdd(r.Index, r.Target);
+        _symbols = symbols;
+    }
+
+    public string Name => Spec.Name;
+    public string SectionName => Spec.SectionName;
+    public BpfProgramType Type => Spec.Type;
+    public BpfAttachType ExpectedAttachType => Spec.ExpectedAttachType;
+    public BpfFd Fd { get; }
+    /// <summary>The kernel's id for the program (bpftool prog show id N).</summary>
+    public uint Id { get; }
+    /// <summary>The kernel's tag (hash of the instructions), 16 hex digits as bpftool prints it.</summary>
+    public string Tag { get; }
+    /// <summary>The instructions PROG_LOAD received (map fds, ksym ids and CO-RE values in place).</summary>
+    public ImmutableArray<BpfInstruction> Instructions { get; }
+    public int InstructionCount => Instructions.Length;
+    /// <summary>Exactly the bytes PROG_LOAD received (a fresh copy on every read).</summary>
+    public byte[] RawInstructions => MemoryMarshal.AsBytes(Instructions.AsSpan()).ToArray();
+    /// <summary>The verifier's log when one was requested (CollectionOptions.LogLevel), else null.</summary>
+    public string? VerifierLog { get; }
+    /// <summary>What each CO-RE relocation found (empty when the program has none).</summary>
+    public ImmutableArray<CoreRelocationResult> CoreRelocations { get; }
+    /// <summary>The kernel BTF id the program attaches to (fentry/tp_btf/lsm/iter), else 0.</summary>
+    public uint AttachBtfId { get; }
+    public ProgramSpec Spec { get; }
+
+    /// <summary>The loaded instructions as text (kernel disasm.c style), maps and externs by name.</summary>
+    public string Disassemble() =>
+        string.Join('\n', BpfDisassembler.Format(Instructions.AsSpan(), i => _symbols.TryGetValue(i, out var name) ? name : null));
+
+    /// <summary>Runs the program once (or <paramref name="repeat"/> times) with BPF_PROG_TEST_RUN.</summary>
+    public ProgramTestRunResult TestRun(ReadOnlySpan<byte> data, Span<byte> dataOut = default, ReadOnlySpan<byte> context = default,
+        Span<byte> contextOut = default, uint repeat = 1) =>
+        BpfSyscall.ProgramTestRun(Fd, data, dataOut, context, contextOut, repeat);
+
+    /// <summary>Closes the descriptor (the program lives on while attached or pinned). Idempotent.</summary>
+    public void Dispose() => Fd.Dispose();
+
+    public override string ToString() => $"{Type} program '{Name}' (id {Id})";
+}

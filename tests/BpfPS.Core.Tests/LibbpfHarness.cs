@@ -15,6 +15,17 @@ public sealed record LibbpfProgram(string Name, string Section, BpfInstruction[]
         LibbpfHarness.WithoutMapFds(Instructions, MapFdToName);
 }
 
+/// <summary>A program as libbpf 1.1 opened it.</summary>
+public sealed record LibbpfProgramDefinition(string Name, string Section, uint Type, uint ExpectedAttachType);
+
+/// <summary>A map as libbpf 1.1 opened it (internal maps named by their ELF section).</summary>
+public sealed record LibbpfMapDefinition(string Name, uint Type, uint KeySize, uint ValueSize, uint MaxEntries, uint Flags,
+    uint NumaNode, ulong MapExtra, uint KeyTypeId, uint ValueTypeId, string? InnerMapName);
+
+/// <summary>What <c>libbpf_dump --info</c> reported: libbpf's view of an object after open, and its final BTF.</summary>
+public sealed record LibbpfObjectInfo(IReadOnlyList<LibbpfProgramDefinition> Programs, IReadOnlyList<LibbpfMapDefinition> Maps,
+    IReadOnlyDictionary<string, byte[]> InitialValues, byte[]? Btf);
+
 /// <summary>Everything <c>libbpf_dump</c> reported for one object.</summary>
 public sealed record LibbpfDump(IReadOnlyDictionary<string, LibbpfProgram> Programs, IReadOnlyDictionary<string, int> Failures);
 
@@ -45,6 +56,33 @@ public static class LibbpfHarness
         var (code, stdout, stderr) = Fixtures.Run(ExecutablePath, args.ToArray());
         if (code != 0) throw new InvalidOperationException($"libbpf_dump {objectPath} exited {code}: {stderr}");
         return Parse(stdout);
+    }
+
+    /// <summary>libbpf's view of an object after open (<c>libbpf_dump --info</c>); null when libbpf refuses to open it.</summary>
+    public static LibbpfObjectInfo? Info(string objectPath)
+    {
+        var (code, stdout, _) = Fixtures.Run(ExecutablePath, "--info", objectPath);
+        if (code != 0) return null;
+        var programs = new List<LibbpfProgramDefinition>();
+        var maps = new List<LibbpfMapDefinition>();
+        var values = new Dictionary<string, byte[]>();
+        byte[]? btf = null;
+        foreach (var raw in stdout.Split('\n'))
+        {
+            var p = raw.TrimEnd('\r').Split(' ');
+            uint U(int i) => uint.Parse(p[i], CultureInfo.InvariantCulture);
+            switch (p[0])
+            {
+                case "progdef": programs.Add(new LibbpfProgramDefinition(p[1], p[2], U(3), U(4))); break;
+                case "mapdef":
+                    maps.Add(new LibbpfMapDefinition(p[1], U(2), U(3), U(4), U(5), U(6), U(7),
+                        ulong.Parse(p[8], CultureInfo.InvariantCulture), U(9), U(10), p[11] == "-" ? null : p[11]));
+                    break;
+                case "mapdata": values[p[1]] = Convert.FromHexString(p.Length > 2 ? p[2] : ""); break;
+                case "btf": btf = Convert.FromHexString(p[1]); break;
+            }
+        }
+        return new LibbpfObjectInfo(programs, maps, values, btf);
     }
 
     /// <summary>Parses libbpf_dump output (format documented in tests/harness/libbpf_dump.c).</summary>

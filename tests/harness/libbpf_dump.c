@@ -18,6 +18,14 @@
 //                                  from bpf_program__insns() after load: the final instructions sent to BPF_PROG_LOAD
 //   end <name>                     end of a loaded program's block
 //   fail <name> <errno>            this program could not be opened or loaded (libbpf error, negative errno)
+//
+// Usage: libbpf_dump --info OBJECT.o
+//   What libbpf makes of the object when it opens it (no program is loaded, except that the object's BTF is then loaded
+//   through bpf_object__load() to get libbpf's final BTF fix-ups; that load may fail and is not reported):
+//   progdef <name> <section> <prog type> <expected attach type>
+//   mapdef <name> <type> <key size> <value size> <max entries> <flags> <numa node> <map extra> <btf key id> <btf value id> <inner map name or ->
+//   mapdata <name> <hex>           initial value of an internal map (global data), as libbpf will write it
+//   btf <hex>                      the object's BTF after libbpf's fix-ups (what BPF_BTF_LOAD got)
 // Exit code: 0 when every requested program was dumped or reported, 2 on usage error, 1 when the object can't be opened.
 #include <errno.h>
 #include <stdarg.h>
@@ -131,12 +139,65 @@ static int dump_all_at_once(const char *path)
 	return 0;
 }
 
+static void print_hex(const void *data, size_t size)
+{
+	const unsigned char *b = data;
+	for (size_t i = 0; i < size; i++)
+		printf("%02x", b[i]);
+	printf("\n");
+}
+
+static int dump_info(const char *path)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	long err = libbpf_get_error(obj);
+	if (err) {
+		fprintf(stderr, "%s: cannot open: %ld\n", path, err);
+		return 1;
+	}
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, obj)
+		printf("progdef %s %s %u %u\n", bpf_program__name(prog), bpf_program__section_name(prog),
+		       bpf_program__type(prog), bpf_program__expected_attach_type(prog));
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map *inner = bpf_map__inner_map(map);
+		printf("mapdef %s %u %u %u %u %u %u %llu %u %u %s\n", section_name_of(obj, map), bpf_map__type(map),
+		       bpf_map__key_size(map), bpf_map__value_size(map), bpf_map__max_entries(map), bpf_map__map_flags(map),
+		       bpf_map__numa_node(map), (unsigned long long)bpf_map__map_extra(map), bpf_map__btf_key_type_id(map),
+		       bpf_map__btf_value_type_id(map), inner ? bpf_map__name(inner) : "-");
+		size_t size = 0;
+		const void *data = bpf_map__is_internal(map) ? bpf_map__initial_value(map, &size) : NULL;
+		if (data && strcmp(section_name_of(obj, map), ".kconfig") != 0) {
+			printf("mapdata %s ", section_name_of(obj, map));
+			print_hex(data, size);
+		}
+	}
+	// Loading applies the last BTF fix-ups (hidden global functions made static) before BPF_BTF_LOAD.
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_object__load(obj);
+	struct btf *btf = bpf_object__btf(obj);
+	if (btf) {
+		__u32 size = 0;
+		const void *raw = btf__raw_data(btf, &size);
+		printf("btf ");
+		print_hex(raw, size);
+	}
+	close_and_unpin(obj);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int first = 1;
 	if (argc > 1 && strcmp(argv[1], "-v") == 0) {
 		verbose = 1;
 		first = 2;
+	}
+	if (argc == 3 && strcmp(argv[1], "--info") == 0) {
+		libbpf_set_print(print_libbpf);
+		return dump_info(argv[2]);
 	}
 	if (argc <= first) {
 		fprintf(stderr, "usage: %s [-v] OBJECT.o [PROGRAM...]\n", argv[0]);

@@ -22,7 +22,7 @@
 #>
 [CmdletBinding()]
 param(
-    [Parameter(Position = 0)]
+    [Parameter(Position = 0, ValueFromRemainingArguments)]
     [ValidateSet('build', 'fixtures', 'examples', 'test', 'demo', 'bench', 'package', 'prerequisites', 'clean')]
     [string[]] $Task = @('build'),
 

@@ -14,6 +14,11 @@
         'Export-BtfHeader'
         'Get-BtfCache'
         'Clear-BtfCache'
+        'Import-BpfCollection'
+        'Get-BpfCollection'
+        'Remove-BpfCollection'
+        'Get-BpfCollectionSpec'
+        'Invoke-BpfProgram'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

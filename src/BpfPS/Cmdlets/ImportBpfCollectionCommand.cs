@@ -1,0 +1,130 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using BpfPS.Core.Btf;
+using BpfPS.Core.Loading;
+
+namespace BpfPS.Cmdlets;
+
+/// <summary>
+/// Import-BpfCollection: loads ELF objects into the kernel (BTF, maps, programs, CO-RE against kernel BTF), all or
+/// nothing per object, and tracks the result in the runspace so it is closed with it.
+/// </summary>
+[Cmdlet(VerbsData.Import, "BpfCollection", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
+[OutputType(typeof(BpfCollection))]
+public sealed class ImportBpfCollectionCommand : PSCmdlet
+{
+    private const string PathSet = "Path", LiteralPathSet = "LiteralPath", SpecSet = "Spec";
+    private BtfSpec? _target;
+    private bool _targetResolved;
+
+    /// <summary>Object files; wildcards allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <summary>Object files, taken as written (no wildcards); binds FullName/PSPath of piped files.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[]? LiteralPath { get; set; }
+
+    /// <summary>A spec from Get-BpfCollectionSpec, possibly edited.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SpecSet, ValueFromPipeline = true)]
+    public BpfCollectionSpecInfo? Spec { get; set; }
+
+    /// <summary>Values for the object's read-only globals (const volatile variables), by name.</summary>
+    [Parameter]
+    public Hashtable? Constant { get; set; }
+
+    /// <summary>Directory on bpffs for maps pinned by name (default /sys/fs/bpf).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PinPath { get; set; }
+
+    /// <summary>A BTF file (raw, or an ELF with .BTF) to relocate against instead of the running kernel's.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KernelBtf { get; set; }
+
+    /// <summary>Keep each program's verifier log (LoadedProgram.VerifierLog), at -LogLevel or Basic.</summary>
+    [Parameter]
+    public SwitchParameter VerifierLog { get; set; }
+
+    /// <summary>Verifier log detail: Basic, Verbose, Stats (flags).</summary>
+    [Parameter]
+    public VerifierLogLevel LogLevel { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == SpecSet)
+        {
+            Load(Spec!.Spec, Spec.Path);
+            return;
+        }
+        var literal = ParameterSetName == LiteralPathSet;
+        foreach (var file in PathResolver.ResolveFiles(this, literal ? LiteralPath! : Path!, literal))
+        {
+            CollectionSpec spec;
+            try
+            {
+                spec = CollectionSpec.Load(file);
+            }
+            catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+            {
+                WriteError(ErrorRecords.From(e, file));
+                continue;
+            }
+            Load(spec, file);
+        }
+    }
+
+    private void Load(CollectionSpec spec, string file)
+    {
+        if (!ShouldProcess(file, Plan(spec))) return;
+
+        if (!_targetResolved)
+        {
+            _target = TargetBtf.Resolve(this, KernelBtf);
+            _targetResolved = true;
+        }
+        var options = new CollectionOptions
+        {
+            TargetBtf = _target,
+            PinPath = PinPath is null ? null : PathResolver.ResolveOutput(this, PinPath),
+            LogLevel = VerifierLog && LogLevel == VerifierLogLevel.None ? VerifierLogLevel.Basic : LogLevel,
+            Constants = ConstantValues.From(Constant),
+            Progress = new LoadProgressReporter(this, file, activityId: 1),
+        };
+
+        try
+        {
+            var runspace = Runspace.DefaultRunspace;
+            var collection = new BpfCollection(Collection.Load(spec, options), runspace?.Id ?? 0);
+            RunspaceCollections.Add(runspace, collection);
+            WriteVerbose($"Loaded {file}: programs {Describe(collection.Programs.Values.Select(p => (p.Name, p.Id)))}; " +
+                         $"maps {Describe(collection.Maps.Values.Select(m => (m.Name, m.Id)))}.");
+            WriteObject(collection);
+        }
+        catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+        {
+            WriteError(ErrorRecords.From(e, file));
+        }
+        finally
+        {
+            WriteProgress(new ProgressRecord(1, $"Loading {System.IO.Path.GetFileName(file)}", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+
+    /// <summary>What the load would create, for -WhatIf and -Confirm.</summary>
+    private static string Plan(CollectionSpec spec)
+    {
+        var maps = string.Join(", ", spec.Maps.Values.Select(m => $"{m.Name} ({m.Type}, {m.MaxEntries} entries)"));
+        var programs = string.Join(", ", spec.Programs.Values.Select(p => $"{p.Name} ({p.Type})"));
+        return $"Create {spec.Maps.Count} maps [{maps}] and load {spec.Programs.Count} programs [{programs}]";
+    }
+
+    private static string Describe(IEnumerable<(string Name, uint Id)> items) =>
+        string.Join(", ", items.Select(i => $"{i.Name} (id {i.Id})"));
+}

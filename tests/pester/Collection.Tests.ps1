@@ -1,0 +1,250 @@
+BeforeDiscovery {
+    . $PSScriptRoot/Common.ps1
+    $canLoad = $IsRoot
+    $rootReason = 'loading BPF programs needs root (CAP_BPF); this run is not root'
+}
+
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    Import-Module $ModulePath -Force
+    $ipv4Frame = [byte[]]::new(64); $ipv4Frame[12] = 0x08   # EtherType 0x0800 (IPv4), big-endian on the wire
+
+    function Get-BpftoolJson([string[]] $Arguments) {
+        $text = & $Bpftool @Arguments -j 2>$null
+        if ($LASTEXITCODE -ne 0) { return $null }
+        $text | ConvertFrom-Json
+    }
+
+    # The kernel frees programs and maps after an RCU grace period: poll briefly for an id to disappear.
+    function Wait-Gone([string] $Kind, [uint32] $Id) {
+        for ($i = 0; $i -lt 50; $i++) {
+            if ($null -eq (Get-BpftoolJson @($Kind, 'show', 'id', $Id))) { return $true }
+            Start-Sleep -Milliseconds 100
+        }
+        $false
+    }
+
+    # The packets counter, read by bpftool from the kernel (not through BpfPS).
+    function Get-PacketCount([uint32] $MapId) {
+        $entry = @(Get-BpftoolJson @('map', 'dump', 'id', $MapId))[0]
+        [BitConverter]::ToUInt64([byte[]]($entry.value | ForEach-Object { [Convert]::ToByte($_, 16) }), 0)
+    }
+}
+
+AfterAll {
+    Get-BpfCollection | Remove-BpfCollection
+}
+
+Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
+    BeforeAll {
+        $collection = Import-BpfCollection -Path $ExampleObject
+    }
+    AfterAll {
+        if ($collection) { Remove-BpfCollection $collection }
+    }
+
+    It 'loads the example object: one XDP program, three maps' {
+        $collection | Should -BeOfType ([BpfPS.BpfCollection])
+        $collection.Programs.Keys | Should -Be @('count_packets')
+        $collection.Maps.Keys | Should -Be @('packets', 'by_ethertype', '.rodata')
+        $collection.Programs.count_packets.Type | Should -Be 'Xdp'
+    }
+
+    It 'reports the program as the kernel knows it (bpftool prog show)' -Skip:(-not $Bpftool) {
+        $program = $collection.Programs.count_packets
+        $kernel = Get-BpftoolJson @('prog', 'show', 'id', $program.Id)
+        $kernel.type | Should -Be 'xdp'
+        $kernel.name | Should -Be 'count_packets'
+        $kernel.tag | Should -Be $program.Tag
+        $program.RawInstructions.Length | Should -Be ($program.InstructionCount * 8)
+        $program.Fd.IsClosed | Should -BeFalse
+    }
+
+    It 'reports the maps as the kernel knows them (bpftool map show)' -Skip:(-not $Bpftool) {
+        foreach ($map in $collection.Maps.Values) {
+            $kernel = Get-BpftoolJson @('map', 'show', 'id', $map.Id)
+            $kernel.bytes_key | Should -Be $map.KeySize
+            $kernel.bytes_value | Should -Be $map.ValueSize
+            $kernel.max_entries | Should -Be $map.MaxEntries
+        }
+        (Get-BpftoolJson @('map', 'show', 'id', $collection.Maps.packets.Id)).type | Should -Be 'array'
+        (Get-BpftoolJson @('map', 'show', 'id', $collection.Maps.by_ethertype.Id)).type | Should -Be 'hash'
+    }
+
+    It 'is listed by Get-BpfCollection, by name and by id' {
+        Get-BpfCollection | Should -Contain $collection
+        Get-BpfCollection -Name 'packet_*' | Should -Contain $collection
+        Get-BpfCollection -Id $collection.Id | Should -Be $collection
+    }
+
+    It 'takes files from Get-ChildItem by FullName' {
+        $piped = Get-Item $ExampleObject | Import-BpfCollection
+        try { $piped.Programs.Keys | Should -Be @('count_packets') }
+        finally { Remove-BpfCollection $piped }
+    }
+
+    It 'loads a spec from Get-BpfCollectionSpec, edits included' {
+        $spec = Get-BpfCollectionSpec $ExampleObject
+        $spec.Maps.by_ethertype.MaxEntries = 128
+        $loaded = $spec | Import-BpfCollection
+        try { $loaded.Maps.by_ethertype.MaxEntries | Should -Be 128 }
+        finally { Remove-BpfCollection $loaded }
+    }
+}
+
+Describe 'Invoke-BpfProgram' -Skip:(-not $canLoad) {
+    BeforeAll {
+        $collection = Import-BpfCollection -Path $ExampleObject
+    }
+    AfterAll {
+        if ($collection) { Remove-BpfCollection $collection }
+    }
+
+    It 'runs the program and returns its verdict (XDP_PASS by default)' {
+        $result = Invoke-BpfProgram -Collection $collection -Name count_packets -Data $ipv4Frame
+        $result.ReturnValue | Should -Be 2
+        $result.Action | Should -Be 'XDP_PASS'
+        $result.DataOut | Should -Be $ipv4Frame
+    }
+
+    It 'changes the map the program writes, as bpftool sees it' -Skip:(-not $Bpftool) {
+        $mapId = $collection.Maps.packets.Id
+        $before = Get-PacketCount $mapId
+        $collection.Programs.Values | Invoke-BpfProgram -Data $ipv4Frame -Repeat 5 | Out-Null
+        Get-PacketCount $mapId | Should -Be ($before + 5)
+    }
+
+    It 'honours -Constant: the program returns the verdict set at load' {
+        $dropping = Import-BpfCollection -Path $ExampleObject -Constant @{ verdict = 1 }
+        try {
+            (Invoke-BpfProgram -Program $dropping.Programs.count_packets).Action | Should -Be 'XDP_DROP'
+        }
+        finally { Remove-BpfCollection $dropping }
+    }
+
+    It 'reports an unknown program name as ObjectNotFound' {
+        $null = Invoke-BpfProgram -Collection $collection -Name nope -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+}
+
+Describe 'Remove-BpfCollection and cleanup' -Skip:(-not $canLoad) {
+    It 'closes the programs: the kernel frees them' -Skip:(-not $Bpftool) {
+        $collection = Import-BpfCollection -Path $ExampleObject
+        $programId = $collection.Programs.count_packets.Id
+        Remove-BpfCollection $collection
+        $collection.IsDisposed | Should -BeTrue
+        Get-BpfCollection | Should -Not -Contain $collection
+        Wait-Gone prog $programId | Should -BeTrue
+    }
+
+    It 'does nothing with -WhatIf' {
+        $collection = Import-BpfCollection -Path $ExampleObject
+        Remove-BpfCollection $collection -WhatIf
+        $collection.IsDisposed | Should -BeFalse
+        Remove-BpfCollection $collection
+    }
+
+    It 'says why a removed program cannot run' {
+        $collection = Import-BpfCollection -Path $ExampleObject
+        Remove-BpfCollection $collection
+        $null = Invoke-BpfProgram -Program $collection.Programs.count_packets -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ProgramRemoved,*'
+    }
+
+    It 'closes what a runspace loaded when the runspace closes' -Skip:(-not $Bpftool) {
+        $ps = [powershell]::Create()
+        try {
+            $id = $ps.AddScript("Import-Module '$ModulePath'; (Import-BpfCollection '$ExampleObject').Programs.count_packets.Id").Invoke()[0]
+            Get-BpftoolJson @('prog', 'show', 'id', $id) | Should -Not -BeNullOrEmpty
+        }
+        finally {
+            $ps.Runspace.Close(); $ps.Dispose()
+        }
+        Wait-Gone prog $id | Should -BeTrue
+    }
+
+    It 'closes what the runspace loaded on Remove-Module' -Skip:(-not $Bpftool) {
+        $ps = [powershell]::Create()
+        try {
+            $id = $ps.AddScript("Import-Module '$ModulePath'; `$id = (Import-BpfCollection '$ExampleObject').Programs.count_packets.Id; Remove-Module BpfPS; `$id").Invoke()[0]
+            Wait-Gone prog $id | Should -BeTrue
+        }
+        finally {
+            $ps.Runspace.Close(); $ps.Dispose()
+        }
+    }
+}
+
+Describe 'Import-BpfCollection -WhatIf' {
+    It 'creates nothing and returns nothing' {
+        $before = @(Get-BpfCollection).Count
+        $result = Import-BpfCollection -Path $ExampleObject -WhatIf
+        $result | Should -BeNullOrEmpty
+        @(Get-BpfCollection).Count | Should -Be $before
+    }
+}
+
+Describe 'Import-BpfCollection errors' {
+    It 'reports a missing file as ObjectNotFound naming the path' {
+        $missing = Join-Path $TestDrive 'missing.o'
+        $null = Import-BpfCollection -Path $missing -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be $missing
+    }
+
+    It 'reports a corrupt object as InvalidData naming the file' {
+        $corrupt = Join-Path $TestDrive 'corrupt.o'
+        [IO.File]::WriteAllBytes($corrupt, [byte[]](0x7f, 0x45, 0x4c, 0x46, 2, 1, 1) + [byte[]]::new(100))
+        $null = Import-BpfCollection -Path $corrupt -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $err[0].TargetObject | Should -Be $corrupt
+        $err[0].Exception.Message | Should -BeLike '*corrupt.o*'
+    }
+
+    It 'reports EPERM as PermissionDenied and says what is needed' {
+        # The core's fault-injection seam fails every bpf() call with EPERM (1), as for an unprivileged user.
+        $scope = [BpfPS.Core.Kernel.BpfFaultInjection]::Inject({ param($command, $ordinal) 1 })
+        try {
+            $null = Import-BpfCollection -Path $ExampleObject -ErrorVariable err -ErrorAction SilentlyContinue
+        }
+        finally { $scope.Dispose() }
+        $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+        $err[0].ErrorDetails.Message + $err[0].ErrorDetails.RecommendedAction | Should -Match 'CAP_BPF'
+        $err[0].TargetObject | Should -Be $ExampleObject
+    }
+
+    It 'reports a verifier rejection as InvalidOperation with the log' -Skip:(-not $canLoad) {
+        $object = Join-Path $FixturesPath 'verifier_reject.o'
+        if (-not (Test-Path $object)) { Set-ItResult -Skipped -Because "$object was not built (run build.ps1 fixtures)"; return }
+        $null = Import-BpfCollection -Path $object -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VerifierRejected,*'
+        $err[0].Exception.VerifierLog | Should -Not -BeNullOrEmpty
+        $lastLine = ($err[0].Exception.VerifierLog -split "`n" | Where-Object { $_.Trim() } | Select-Object -Last 1)
+        $err[0].Exception.Message | Should -BeLike "*$lastLine*"
+        Get-BpfCollection | Where-Object Path -EQ $object | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Get-BpfCollectionSpec' {
+    It 'parses without loading: maps and programs as the object declares them' {
+        $spec = Get-BpfCollectionSpec $ExampleObject
+        $spec.Programs.Keys | Should -Be @('count_packets')
+        $spec.Programs.count_packets.Type | Should -Be 'Xdp'
+        $spec.Maps.packets.Type | Should -Be 'Array'
+        $spec.Maps.by_ethertype.MaxEntries | Should -Be 64
+        $spec.License | Should -Be 'Dual MIT/GPL'
+    }
+
+    It 'disassembles the relocated program' {
+        $text = (Get-BpfCollectionSpec $ExampleObject).Programs.count_packets.Disassemble()
+        $text | Should -Match 'call bpf_map_lookup_elem'
+        $text | Should -Match 'exit'
+    }
+
+    It 'reports a missing file as ObjectNotFound' {
+        $null = Get-BpfCollectionSpec (Join-Path $TestDrive 'nope.o') -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+}

@@ -28,7 +28,7 @@ Describe 'The kernel BTF cache' -Skip:(-not $HasKernelBtf) {
 
     It 'counts the types bpftool counts' -Skip:(-not $Bpftool) {
         $null = Get-BtfType -Name task_struct
-        $bpftoolCount = (& $Bpftool btf dump file $VmlinuxPath format raw | Select-String -Pattern '^\[\d+\] ').Count
+        $bpftoolCount = [regex]::Matches((& $Bpftool btf dump file $VmlinuxPath format raw) -join "`n", '(?m)^\[\d+\] ').Count
         (Get-BtfCache).TypeCount | Should -Be $bpftoolCount
     }
 

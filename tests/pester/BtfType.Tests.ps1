@@ -43,9 +43,8 @@ Describe 'Get-BtfType on kernel BTF' -Skip:(-not $HasKernelBtf) {
     }
 
     It 'filters with wildcards and kinds, returning exactly what bpftool lists' -Skip:(-not $Bpftool) {
-        $expected = & $Bpftool btf dump file $VmlinuxPath format raw |
-            Select-String -Pattern "^\[(\d+)\] (STRUCT|UNION) 'sk_buff[^']*'" |
-            ForEach-Object { [uint32]$_.Matches[0].Groups[1].Value }
+        $dump = (& $Bpftool btf dump file $VmlinuxPath format raw) -join "`n"
+        $expected = [regex]::Matches($dump, "(?m)^\[(\d+)\] (STRUCT|UNION) 'sk_buff[^']*'") | ForEach-Object { [uint32]$_.Groups[1].Value }
         $found = Get-BtfType -Name 'sk_buff*' -Kind Struct, Union
         $found.Id | Should -Be $expected
         $found | ForEach-Object { $_.Name | Should -BeLike 'sk_buff*' }

@@ -26,7 +26,7 @@ internal sealed partial class ObjectParser
         if (_btfExtIndex >= 0)
         {
             var ext = _elf.GetData(_elf.Sections[_btfExtIndex]);
-            _btfExt = WithFile(() => BtfExt.Parse(ext.Span, _btf, _path + ":.BTF.ext"));
+            _btfExt = WithFile(() => BtfExt.Parse(ext.Span, _btf, _path + ":.BTF.ext"), ".BTF.ext");
         }
     }
 

@@ -50,7 +50,14 @@ internal sealed partial class ObjectParser
     public static CollectionSpec Parse(ReadOnlyMemory<byte> elf, string path)
     {
         var parser = new ObjectParser(ElfFile.Parse(elf, path));
-        return parser.Run();
+        try
+        {
+            return parser.Run();
+        }
+        catch (BpfFormatException e) when (e.File != path)
+        {
+            throw parser.NameThisFile(e);
+        }
     }
 
     private CollectionSpec Run()
@@ -245,17 +252,29 @@ internal sealed partial class ObjectParser
         return null;
     }
 
-    /// <summary>Runs a BTF reader and makes sure its errors name this file.</summary>
-    private T WithFile<T>(Func<T> read)
+    /// <summary>Runs a BTF reader (see <see cref="NameThisFile"/>; kept for call sites that read eagerly).</summary>
+    private T WithFile<T>(Func<T> read, string elfSection = ".BTF")
     {
         try
         {
             return read();
         }
-        catch (BpfFormatException e)
+        catch (BpfFormatException e) when (e.File != _path)
         {
-            throw e.WithFile(_path);
+            throw NameThisFile(e, elfSection);
         }
+    }
+
+    /// <summary>
+    /// BTF readers name their source ("x.o:.BTF") and decode lazily, so their errors can surface anywhere in the parse:
+    /// they are rewritten to name this file, with the ELF section in front of the reader's own place.
+    /// </summary>
+    private BpfFormatException NameThisFile(BpfFormatException e, string? elfSection = null)
+    {
+        if (e.File == _path) return e;
+        elfSection ??= e.File is not null && e.File.StartsWith(_path + ":", StringComparison.Ordinal) ? e.File[(_path.Length + 1)..] : ".BTF";
+        string section = e.Section is null || e.Section == elfSection ? elfSection : $"{elfSection}: {e.Section}";
+        return new BpfFormatException(e.Reason, _path, section, e.Offset, e);
     }
 
     /// <summary>One function of the object: an entry point, or a subprogram in .text (libbpf's struct bpf_program).</summary>

@@ -32,15 +32,26 @@ internal static class BpfObjectDescriptors
         };
     }
 
-    /// <summary>The object's id: from GET_INFO for programs and maps, from fdinfo for links; 0 when unknown.</summary>
-    public static uint IdOf(BpfFd fd, BpfObjectKind kind) => kind switch
+    /// <summary>The object's id and name: from GET_INFO for programs, maps and BTF, from fdinfo for links (no name); 0 when unknown.</summary>
+    public static (uint Id, string Name) Identify(BpfFd fd, BpfObjectKind kind)
     {
-        BpfObjectKind.Program => BpfSyscall.GetProgramInfo(fd).Id,
-        BpfObjectKind.Map => BpfSyscall.GetMapInfo(fd).Id,
-        BpfObjectKind.Btf => BpfSyscall.GetBtfInfo(fd).Id,
-        BpfObjectKind.Link => FdInfoField(fd, "link_id") ?? 0,
-        _ => 0,
-    };
+        switch (kind)
+        {
+            case BpfObjectKind.Program:
+                var program = BpfSyscall.GetProgramInfo(fd);
+                return (program.Id, program.Name);
+            case BpfObjectKind.Map:
+                var map = BpfSyscall.GetMapInfo(fd);
+                return (map.Id, map.Name);
+            case BpfObjectKind.Btf:
+                var btf = BpfSyscall.GetBtfInfo(fd);
+                return (btf.Id, btf.Name);
+            case BpfObjectKind.Link:
+                return (FdInfoField(fd, "link_id") ?? 0, "");
+            default:
+                return (0, "");
+        }
+    }
 
     private static uint? FdInfoField(BpfFd fd, string field)
     {

@@ -51,7 +51,8 @@ public static partial class BpfPins
         try
         {
             var kind = BpfObjectDescriptors.KindOf(fd);
-            return new PinnedObject(full, kind, BpfObjectDescriptors.IdOf(fd, kind), fd);
+            var (id, name) = BpfObjectDescriptors.Identify(fd, kind);
+            return new PinnedObject(full, kind, id, name, fd);
         }
         catch
         {

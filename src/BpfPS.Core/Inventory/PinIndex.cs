@@ -9,32 +9,47 @@ namespace BpfPS.Core.Inventory;
 /// </summary>
 public sealed class PinIndex
 {
-    /// <summary>Directories nested deeper than this are not walked (bpffs allows loops only through bind mounts, but be safe).</summary>
+    /// <summary>Directories nested deeper than this are not walked.</summary>
     private const int MaxDepth = 32;
-    /// <summary>At most this many entries are examined per walk.</summary>
+    /// <summary>At most this many directory entries are examined per walk.</summary>
     private const int MaxEntries = 100_000;
 
     private readonly Dictionary<(BpfObjectKind, uint), ImmutableArray<string>> _paths;
 
-    private PinIndex(Dictionary<(BpfObjectKind, uint), ImmutableArray<string>> paths) => _paths = paths;
+    private PinIndex(ImmutableArray<PinEntry> pins)
+    {
+        Pins = pins;
+        _paths = pins.GroupBy(p => (p.Kind, p.Id))
+            .ToDictionary(g => g.Key, g => g.Select(p => p.Path).Order(StringComparer.Ordinal).ToImmutableArray());
+    }
 
     /// <summary>An index with nothing in it (when pins are not wanted).</summary>
-    public static PinIndex Empty { get; } = new(new());
+    public static PinIndex Empty { get; } = new(ImmutableArray<PinEntry>.Empty);
 
-    /// <summary>Walks <paramref name="roots"/>, or every mounted bpffs when null.</summary>
+    /// <summary>Every pin found, in path order.</summary>
+    public ImmutableArray<PinEntry> Pins { get; }
+
+    /// <summary>
+    /// Walks <paramref name="roots"/> (directories, or single pins), or every mounted bpffs when null. Roots that are not
+    /// on a bpffs are skipped: only bpffs holds pins, and opening other files with BPF_OBJ_GET is pointless.
+    /// </summary>
     public static PinIndex Build(IEnumerable<string>? roots = null)
     {
-        var found = new Dictionary<(BpfObjectKind, uint), List<string>>();
+        var found = new List<PinEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         int examined = 0;
         foreach (var root in roots ?? MountedBpfFileSystems())
-            Walk(root, 0, found, ref examined);
-        var paths = new Dictionary<(BpfObjectKind, uint), ImmutableArray<string>>(found.Count);
-        foreach (var (key, list) in found)
         {
-            list.Sort(StringComparer.Ordinal);
-            paths[key] = [.. list];
+            var full = Path.GetFullPath(root);
+            if (!BpfFileSystem.IsBpfFs(full))
+                continue;
+            if (File.Exists(full))
+                Identify(full, found, seen);
+            else
+                Walk(full, 0, found, seen, ref examined);
         }
-        return new PinIndex(paths);
+        found.Sort((a, b) => StringComparer.Ordinal.Compare(a.Path, b.Path));
+        return new PinIndex([.. found]);
     }
 
     /// <summary>Paths where the object of <paramref name="kind"/> with <paramref name="id"/> is pinned.</summary>
@@ -56,11 +71,11 @@ public sealed class PinIndex
         return mounts;
     }
 
-    private static void Walk(string directory, int depth, Dictionary<(BpfObjectKind, uint), List<string>> found, ref int examined)
+    private static void Walk(string directory, int depth, List<PinEntry> found, HashSet<string> seen, ref int examined)
     {
         if (depth > MaxDepth)
             return;
-        IEnumerable<string> entries;
+        List<string> entries;
         try
         {
             entries = Directory.EnumerateFileSystemEntries(directory).ToList();
@@ -77,16 +92,16 @@ public sealed class PinIndex
             if (info.LinkTarget is not null)
                 continue;
             if ((info.Attributes & FileAttributes.Directory) != 0)
-            {
-                Walk(entry, depth + 1, found, ref examined);
-                continue;
-            }
-            Identify(entry, found);
+                Walk(entry, depth + 1, found, seen, ref examined);
+            else
+                Identify(entry, found, seen);
         }
     }
 
-    private static void Identify(string path, Dictionary<(BpfObjectKind, uint), List<string>> found)
+    private static void Identify(string path, List<PinEntry> found, HashSet<string> seen)
     {
+        if (!seen.Add(path))
+            return;   // roots may overlap (a mount inside another, a pin named beside its directory)
         BpfFd? fd;
         try
         {
@@ -103,12 +118,9 @@ public sealed class PinIndex
             try
             {
                 var kind = BpfObjectDescriptors.KindOf(fd);
-                uint id = BpfObjectDescriptors.IdOf(fd, kind);
-                if (kind == BpfObjectKind.Unknown || id == 0)
-                    return;
-                if (!found.TryGetValue((kind, id), out var list))
-                    found[(kind, id)] = list = new List<string>(1);
-                list.Add(path);
+                var (id, name) = BpfObjectDescriptors.Identify(fd, kind);
+                if (kind != BpfObjectKind.Unknown && id != 0)
+                    found.Add(new PinEntry(path, kind, id, name));
             }
             catch (Exception e) when (e is BpfSyscallException or IOException)
             {

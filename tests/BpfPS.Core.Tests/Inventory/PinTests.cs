@@ -25,7 +25,9 @@ public class PinTests
             {
                 Assert.Equal(BpfObjectKind.Map, pinned.Kind);
                 Assert.Equal(id, pinned.Id);
+                Assert.Equal("pinned_counts", pinned.Name);
             }
+            Assert.Equal(new PinEntry(path, BpfObjectKind.Map, id, "pinned_counts"), Assert.Single(PinIndex.Build([dir]).Pins));
             Assert.Equal([path], BpfInventory.GetMap(id, PinIndex.Build([dir]))!.PinnedPaths.ToArray());
             Assert.Equal([path], PinIndex.Build().PathsOf(BpfObjectKind.Map, id).ToArray());
 

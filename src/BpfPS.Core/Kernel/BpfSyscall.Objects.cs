@@ -119,6 +119,15 @@ public static unsafe partial class BpfSyscall
         return Own(InvokeChecked(command, ref attr, $"id {id}"));
     }
 
+    /// <summary>A program's id and tag in one BPF_OBJ_GET_INFO_BY_FD call (what a loader needs, without the rest).</summary>
+    public static (uint Id, string Tag) GetProgramIdAndTag(BpfFd program)
+    {
+        using var lease = program.Lease();
+        var info = new ProgInfoWire();
+        GetInfo(lease.Value, &info, sizeof(ProgInfoWire));
+        return (info.Id, Convert.ToHexStringLower(new ReadOnlySpan<byte>(info.Tag, 8)));
+    }
+
     /// <summary>BPF_OBJ_GET_INFO_BY_FD for a program. Map ids always; the translated instructions only when asked.</summary>
     public static BpfProgramInfo GetProgramInfo(BpfFd program, bool includeXlatedInstructions = false)
     {

@@ -68,7 +68,7 @@ internal sealed class CollectionLoader
         var attachTargets = new Dictionary<string, (uint Id, int Module)>(StringComparer.Ordinal);
         foreach (var (name, program) in _spec.Programs)
         {
-            relocated[name] = ProgramRelocator.Relocate(_spec, program, environment);
+            relocated[name] = ProgramRelocator.Relocate(_spec, program, environment, applyMapReferences: false); // fds come later
             attachTargets[name] = ResolveAttachTarget(program);
         }
         var initialValues = _options.Constants is { } constants ? CollectionConstants.Apply(_spec, constants) : [];
@@ -285,9 +285,9 @@ internal sealed class CollectionLoader
             throw VerifierFailure(program, relocated, e);
         }
         var fd = Track(result.Fd);
-        var info = BpfSyscall.GetProgramInfo(fd);
+        var (id, tag) = BpfSyscall.GetProgramIdAndTag(fd);
         BindReadOnlyData(fd, maps);
-        return new LoadedProgram(program, fd, info, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
+        return new LoadedProgram(program, fd, id, tag, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
     }
 
     /// <summary>libbpf binds .rodata maps to every program so they live as long as it (failures are not fatal there either).</summary>
@@ -380,7 +380,10 @@ internal sealed class CollectionLoader
         _ => null,
     };
 
-    private static uint RunningKernelVersion() => KernelConfig.VersionCode(KernelConfig.KernelRelease());
+    /// <summary>The running kernel's LINUX_VERSION_CODE, read once per process (the release cannot change under us).</summary>
+    private static uint RunningKernelVersion() => s_runningKernelVersion.Value;
+
+    private static readonly Lazy<uint> s_runningKernelVersion = new(() => KernelConfig.VersionCode(KernelConfig.KernelRelease()));
 
     // ---- ownership ----
 

@@ -9,22 +9,18 @@ namespace BpfPS.Core.Loading;
 /// <summary>A program loaded by <see cref="Collection.Load"/>. Owns its descriptor.</summary>
 public sealed class LoadedProgram : IDisposable
 {
-    private readonly IReadOnlyDictionary<int, string> _symbols;
-
-    internal LoadedProgram(ProgramSpec spec, BpfFd fd, BpfProgramInfo info, BpfInstruction[] instructions, string? verifierLog,
+    /// <param name="instructions">Handed over: the caller must not change the array afterwards.</param>
+    internal LoadedProgram(ProgramSpec spec, BpfFd fd, uint id, string tag, BpfInstruction[] instructions, string? verifierLog,
         ImmutableArray<CoreRelocationResult> coreRelocations, uint attachBtfId)
     {
         Spec = spec;
         Fd = fd;
-        Id = info.Id;
-        Tag = info.Tag;
-        Instructions = ImmutableArray.Create(instructions);
+        Id = id;
+        Tag = tag;
+        Instructions = ImmutableCollectionsMarshal.AsImmutableArray(instructions);
         VerifierLog = verifierLog;
         CoreRelocations = coreRelocations;
         AttachBtfId = attachBtfId;
-        var symbols = new Dictionary<int, string>();
-        foreach (var r in spec.References) symbols.TryAdd(r.Index, r.Target);
-        _symbols = symbols;
     }
 
     public string Name => Spec.Name;
@@ -50,8 +46,12 @@ public sealed class LoadedProgram : IDisposable
     public ProgramSpec Spec { get; }
 
     /// <summary>The loaded instructions as text (kernel disasm.c style), maps and externs by name.</summary>
-    public string Disassemble() =>
-        string.Join('\n', BpfDisassembler.Format(Instructions.AsSpan(), i => _symbols.TryGetValue(i, out var name) ? name : null));
+    public string Disassemble()
+    {
+        var symbols = new Dictionary<int, string>();
+        foreach (var r in Spec.References) symbols.TryAdd(r.Index, r.Target);
+        return string.Join('\n', BpfDisassembler.Format(Instructions.AsSpan(), i => symbols.TryGetValue(i, out var name) ? name : null));
+    }
 
     /// <summary>Runs the program once (or <paramref name="repeat"/> times) with BPF_PROG_TEST_RUN.</summary>
     public ProgramTestRunResult TestRun(ReadOnlySpan<byte> data, Span<byte> dataOut = default, ReadOnlySpan<byte> context = default,

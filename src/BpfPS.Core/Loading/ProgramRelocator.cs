@@ -31,7 +31,11 @@ public static class ProgramRelocator
     /// <summary>Relocates one program of <paramref name="spec"/>.</summary>
     /// <exception cref="BpfLoadException">A reference names an unknown map or extern, or points at the wrong instruction.</exception>
     /// <exception cref="BpfFormatException">A malformed CO-RE relocation.</exception>
-    public static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment)
+    public static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment) =>
+        Relocate(spec, program, environment, applyMapReferences: true);
+
+    /// <param name="applyMapReferences">False when the caller writes the real fds later with <see cref="ApplyMapReferences"/>.</param>
+    internal static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment, bool applyMapReferences)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(program);
@@ -56,7 +60,8 @@ public static class ProgramRelocator
         }
 
         ApplyExterns(spec, program, instructions, environment);
-        ApplyMapReferences(spec, program, instructions, environment.MapFd ?? PlaceholderMapFds(spec));
+        if (applyMapReferences) ApplyMapReferences(spec, program, instructions, environment.MapFd ?? PlaceholderMapFds(spec));
+        else CheckMapReferences(spec, program, instructions, null);
         return new RelocatedProgram(program, instructions, core);
     }
 
@@ -74,12 +79,20 @@ public static class ProgramRelocator
     /// </summary>
     public static void ApplyMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int> mapFd)
     {
+        ArgumentNullException.ThrowIfNull(mapFd);
+        CheckMapReferences(spec, program, instructions, mapFd);
+    }
+
+    /// <summary>Checks every map reference and, when <paramref name="mapFd"/> is given, writes it.</summary>
+    private static void CheckMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int>? mapFd)
+    {
         foreach (var reference in program.References)
         {
             if (reference.Kind is not (ReferenceKind.MapFd or ReferenceKind.MapValue)) continue;
             CheckLoadImm64(spec, program, instructions, reference);
             if (!spec.Maps.ContainsKey(reference.Target))
                 throw Error(spec, program, $"instruction {reference.Index} refers to map '{reference.Target}', which the object does not define");
+            if (mapFd is null) continue;
             ref var insn = ref instructions[reference.Index];
             insn.Immediate = mapFd(reference.Target);
             if (reference.Kind == ReferenceKind.MapFd)

@@ -55,8 +55,19 @@ internal static class KernelTestSupport
     public static bool HasTool(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => d.Length > 0 && File.Exists(Path.Combine(d, name)));
 
-    /// <summary>Number of open descriptors of this process.</summary>
-    public static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
+    /// <summary>
+    /// Number of open descriptors of this process, after running pending finalizers: descriptors other tests dropped
+    /// without disposing are closed by SafeHandle finalizers at unpredictable times, which would blur the count.
+    /// </summary>
+    public static int OpenFdCount()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        return Directory.GetFiles("/proc/self/fd").Length;
+    }
 
     /// <summary>True while <paramref name="fd"/> is an open descriptor of this process.</summary>
     public static bool IsOpen(int fd) => File.Exists($"/proc/self/fd/{fd}") || Directory.Exists($"/proc/self/fd/{fd}");

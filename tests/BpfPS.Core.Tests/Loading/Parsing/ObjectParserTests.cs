@@ -118,7 +118,7 @@ public class ObjectParserTests
     public void GlobalDataBecomesInternalArrayMaps()
     {
         var spec = Load("global_data");
-        Assert.Equal(new[] { "out", ".data", ".rodata", ".data.custom", ".rodata.custom", ".bss" }, spec.Maps.Keys);
+        Assert.Equal(new[] { "out", ".data", ".rodata", ".data.custom", ".rodata.custom", ".bss", ".rodata.str1.1" }, spec.Maps.Keys);
         var data = spec.Maps[".data"];
         // counter = 7, static_data = 3, hidden_data = 5: 12 bytes in .data, little-endian, in declaration order.
         Assert.Equal((BpfMapType.Array, 4u, 12u, 1u, true, false), (data.Type, data.KeySize, data.ValueSize, data.MaxEntries, data.IsInternal, data.Freeze));
@@ -132,7 +132,12 @@ public class ObjectParserTests
         Assert.Equal(new byte[] { 42, 0, 0, 0 }, spec.Maps[".data.custom"].InitialValue);
         Assert.Equal(new byte[] { 9, 0, 0, 0 }, spec.Maps[".rodata.custom"].InitialValue);
         Assert.All(spec.Maps.Values.Where(m => m.IsInternal), m => Assert.Equal(0u, m.KeyTypeId));
-        Assert.All(spec.Maps.Values.Where(m => m.IsInternal), m => Assert.Equal(BtfKind.Datasec, spec.Btf!.GetKind(m.ValueTypeId)));
+        Assert.All(spec.Maps.Values.Where(m => m.IsInternal && m.Name != ".rodata.str1.1"), m => Assert.Equal(BtfKind.Datasec, spec.Btf!.GetKind(m.ValueTypeId)));
+        // String literals: read-only, frozen, but no DATASEC, so no value type and not mmapable.
+        var literals = spec.Maps[".rodata.str1.1"];
+        Assert.Equal((0u, 1u << 7, true), (literals.ValueTypeId, literals.Flags, literals.Freeze));
+        Assert.Equal("literal %d\n\0", System.Text.Encoding.ASCII.GetString(literals.InitialValue!));
+        Assert.Contains(spec.Programs["use_globals"].References, r => r is { Kind: ReferenceKind.MapValue, Target: ".rodata.str1.1", Offset: 0 });
     }
 
     [SkippableFact]

@@ -19,6 +19,9 @@
         'Remove-BpfCollection'
         'Get-BpfCollectionSpec'
         'Invoke-BpfProgram'
+        'Get-BpfMapEntry'
+        'Set-BpfMapEntry'
+        'Remove-BpfMapEntry'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

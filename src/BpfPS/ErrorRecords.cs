@@ -2,6 +2,7 @@ using System.Management.Automation;
 using BpfPS.Core;
 using BpfPS.Core.Kernel;
 using BpfPS.Core.Loading;
+using BpfPS.Core.Values;
 
 namespace BpfPS;
 
@@ -48,6 +49,12 @@ internal static class ErrorRecords
                     syscall.Message, CapabilityAdvice);
             case BpfSyscallException syscall:
                 return new ErrorRecord(syscall, $"BpfSyscallFailed,{syscall.ErrorName}", ErrorCategory.InvalidOperation, target);
+            case BtfValueException value:
+                return new ErrorRecord(value, "InvalidMapValue", ErrorCategory.InvalidArgument, target);
+            case KeyNotFoundException:
+                return new ErrorRecord(e, "MapKeyNotFound", ErrorCategory.ObjectNotFound, target);
+            case NotSupportedException:
+                return new ErrorRecord(e, "NotSupported", ErrorCategory.InvalidOperation, target);
             case FileNotFoundException or DirectoryNotFoundException:
                 return PathNotFound(target?.ToString() ?? e.Message, e);
             case UnauthorizedAccessException:

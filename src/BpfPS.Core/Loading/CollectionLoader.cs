@@ -56,14 +56,9 @@ internal sealed class CollectionLoader
             if (p.Type == BpfProgramType.Unspec)
                 throw new BpfLoadException(_spec.Path, $"program '{p.Name}'", $"has no program type; check its ELF section name '{p.SectionName}'");
 
-        var ksyms = KsymResolver.Resolve(_spec, () => Vmlinux, Modules, wanted => KsymResolver.ReadKallsyms(wanted));
-        bool needsTargets = _spec.Programs.Values.Any(p => !p.CoreRelocations.IsEmpty);
-        var environment = new RelocationEnvironment
-        {
-            Targets = needsTargets ? [Vmlinux, .. Modules] : [],
-            Ksyms = ksyms,
-            ModuleBtfFd = index => ModuleBtfFd(index).Value,
-        };
+        var pure = ProgramRelocator.CreateEnvironment(_spec, _options);
+        var ksyms = pure.Ksyms;
+        var environment = new RelocationEnvironment { Targets = pure.Targets, Ksyms = ksyms, ModuleBtfFd = index => ModuleBtfFd(index).Value };
         var relocated = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
         var attachTargets = new Dictionary<string, (uint Id, int Module)>(StringComparer.Ordinal);
         foreach (var (name, program) in _spec.Programs)

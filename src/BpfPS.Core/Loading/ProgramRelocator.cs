@@ -65,6 +65,24 @@ public static class ProgramRelocator
         return new RelocatedProgram(program, instructions, core);
     }
 
+    /// <summary>
+    /// The environment <see cref="Collection.Load"/> would relocate with, built without a single bpf() call: target BTF
+    /// (<see cref="CollectionOptions.TargetBtf"/>, else the running kernel's) when a program has CO-RE relocations,
+    /// __ksym externs resolved against it (and /proc/kallsyms), placeholder map fds.
+    /// </summary>
+    /// <exception cref="BpfLoadException">A strong __ksym extern is missing or its type differs from the kernel's.</exception>
+    public static RelocationEnvironment CreateEnvironment(CollectionSpec spec, CollectionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        options ??= new CollectionOptions();
+        BtfSpec? vmlinux = options.TargetBtf;
+        BtfSpec Vmlinux() => vmlinux ??= KernelBtf.GetVmlinux();
+        var modules = options.ModuleBtfs ?? [];
+        var ksyms = KsymResolver.Resolve(spec, Vmlinux, modules, wanted => KsymResolver.ReadKallsyms(wanted));
+        bool needsTargets = spec.Programs.Values.Any(p => !p.CoreRelocations.IsEmpty);
+        return new RelocationEnvironment { Targets = needsTargets ? [Vmlinux(), .. modules] : [], Ksyms = ksyms };
+    }
+
     /// <summary>Relocates every program for inspection, with placeholder map fds and the given (or running kernel's) BTF.</summary>
     public static IReadOnlyDictionary<string, RelocatedProgram> RelocateAll(CollectionSpec spec, RelocationEnvironment environment)
     {

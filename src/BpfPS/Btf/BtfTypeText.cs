@@ -6,11 +6,11 @@ namespace BpfPS;
 internal static class BtfTypeText
 {
     /// <summary>A type used as a member or variable type, written as C: "struct list_head *", "unsigned int".</summary>
-    public static string TypeName(BtfSpec spec, uint typeId) => throw new NotImplementedException("waiting for the core's C declaration writer");
+    public static string TypeName(BtfSpec spec, uint typeId) => BtfCDeclaration.Declare(spec, typeId).Trim();
 
     /// <summary>The full C declaration of a type.</summary>
-    public static string Declaration(BtfType type) => throw new NotImplementedException("waiting for the core's C declaration writer");
+    public static string Declaration(BtfType type) => BtfCDeclaration.Format(type);
 
     /// <summary>Every type of <paramref name="spec"/> as a C header, in dependency order.</summary>
-    public static void WriteHeader(BtfSpec spec, TextWriter writer) => throw new NotImplementedException("waiting for the core's C header writer");
+    public static void WriteHeader(BtfSpec spec, TextWriter writer) => BtfCHeaderWriter.Write(spec, writer);
 }

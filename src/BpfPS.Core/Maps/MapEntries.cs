@@ -93,7 +93,7 @@ public sealed partial class MapEntries
     /// <summary>Bytes a lookup fills: <see cref="ValueStride"/> × <see cref="CpuCount"/>.</summary>
     public int ValueBufferSize { get; }
     /// <summary>Unwraps caller objects (PowerShell's PSObject) before encoding; see <see cref="ValueAdapter"/>.</summary>
-    public ValueAdapter? Adapter { get; init; }
+    public ValueAdapter? Adapter { get; set; }
 
     // ---- encoding (no syscalls) -------------------------------------------------------------------------------------
 

@@ -29,6 +29,38 @@ public class ProgramSyscallTests
     }
 
     [SkippableFact]
+    public void TestRunCopiesThePacketOut()
+    {
+        KernelTestSupport.RequireBpf();
+        // XDP sees the whole frame (a socket filter's test run would not give the Ethernet header back).
+        using var prog = BpfSyscall.ProgramLoad(new ProgramLoadRequest
+        {
+            Type = BpfProgramType.Xdp, Instructions = KernelTestSupport.ReturnConstant(2), License = "GPL",
+        }).Fd;
+        var packet = Enumerable.Range(0, 64).Select(i => (byte)i).ToArray();
+        var output = new byte[128];
+        var result = BpfSyscall.ProgramTestRun(prog, packet, output);
+        Assert.Equal(2u, result.ReturnValue); // XDP_PASS
+        Assert.Equal(64, result.DataOutSize);
+        Assert.Equal(packet, output.AsSpan(0, 64).ToArray());
+    }
+
+    [SkippableFact]
+    public void EagainIsRetriedLikeLibbpf()
+    {
+        KernelTestSupport.RequireBpf();
+        var stats = SyscallStats.Current;
+        stats.Reset();
+        using (BpfFaultInjection.Inject((c, n) => c == BpfCommand.ProgLoad && n <= 2 ? Errno.EAGAIN : null))
+        using (var prog = KernelTestSupport.LoadSocketFilter(KernelTestSupport.ReturnConstant(0)))
+            Assert.False(prog.IsInvalid);
+        Assert.Equal(3, stats.CallCount(BpfCommand.ProgLoad));
+
+        using (BpfFaultInjection.FailFrom(BpfCommand.ProgLoad, 1, Errno.EAGAIN)) // gives up after 5 attempts (then once more with a log)
+            Assert.Equal(Errno.EAGAIN, Assert.Throws<BpfSyscallException>(() => KernelTestSupport.LoadSocketFilter(KernelTestSupport.ReturnConstant(0))).ErrorNumber);
+    }
+
+    [SkippableFact]
     public void IdNameAndTagAgreeWithBpftool()
     {
         KernelTestSupport.RequireBpf();

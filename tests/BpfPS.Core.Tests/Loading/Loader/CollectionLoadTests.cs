@@ -93,6 +93,7 @@ public class CollectionLoadTests
         collection.Programs["socket_second"].TestRun(packet, repeat: 3);
 
         var hits = collection.Maps["hits"];
+        Assert.Equal(new[] { hits.Id }, BpfSyscall.GetProgramInfo(collection.Programs["xdp_first"].Fd).MapIds.ToArray());
         ulong Hits(uint slot) => BinaryPrimitives.ReadUInt64LittleEndian(hits.Lookup(BitConverter.GetBytes(slot))!);
         Assert.Equal(1UL, Hits(0));
         Assert.Equal(1UL, Hits(1));

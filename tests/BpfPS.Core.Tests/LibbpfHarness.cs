@@ -85,6 +85,25 @@ public static class LibbpfHarness
         return new LibbpfObjectInfo(programs, maps, values, btf);
     }
 
+    /// <summary>
+    /// Loads one program with verifier log level 2 (<c>libbpf_dump --log</c>): the program as loaded (null when the
+    /// load failed) and every line of the verifier's log.
+    /// </summary>
+    public static (LibbpfProgram? Program, IReadOnlyList<string> Log) VerifierLog(string objectPath, string program)
+    {
+        var (code, stdout, stderr) = Fixtures.Run(ExecutablePath, "--log", objectPath, program);
+        if (code != 0) throw new InvalidOperationException($"libbpf_dump --log {objectPath} {program} exited {code}: {stderr}");
+        var log = new List<string>();
+        var rest = new System.Text.StringBuilder();
+        foreach (var line in stdout.Split('\n'))
+        {
+            if (line.StartsWith("log ", StringComparison.Ordinal)) log.Add(line[4..]);
+            else rest.Append(line).Append('\n');
+        }
+        var dump = Parse(rest.ToString());
+        return (dump.Programs.GetValueOrDefault(program), log);
+    }
+
     /// <summary>Parses libbpf_dump output (format documented in tests/harness/libbpf_dump.c).</summary>
     public static LibbpfDump Parse(string output)
     {

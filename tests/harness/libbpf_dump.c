@@ -26,6 +26,11 @@
 //   mapdef <name> <type> <key size> <value size> <max entries> <flags> <numa node> <map extra> <btf key id> <btf value id> <inner map name or ->
 //   mapdata <name> <hex>           initial value of an internal map (global data), as libbpf will write it
 //   btf <hex>                      the object's BTF after libbpf's fix-ups (what BPF_BTF_LOAD got)
+//
+// Usage: libbpf_dump --log OBJECT.o PROGRAM
+//   Loads one program with verifier log level 2 (every instruction the verifier walks, printed by the kernel's own
+//   disassembler) and prints its block as above, then the log:
+//   log <line>                     one line of the verifier log (printed even when the load fails)
 // Exit code: 0 when every requested program was dumped or reported, 2 on usage error, 1 when the object can't be opened.
 #include <errno.h>
 #include <stdarg.h>
@@ -188,12 +193,51 @@ static int dump_info(const char *path)
 	return 0;
 }
 
+static int dump_with_log(const char *path, const char *wanted)
+{
+	static char log[16 * 1024 * 1024];
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	long err = libbpf_get_error(obj);
+	if (err) {
+		printf("fail %s %ld\n", wanted, err);
+		return 1;
+	}
+	struct bpf_program *prog, *target = NULL;
+	bpf_object__for_each_program(prog, obj) {
+		int mine = strcmp(bpf_program__name(prog), wanted) == 0;
+		bpf_program__set_autoload(prog, mine);
+		if (mine)
+			target = prog;
+	}
+	if (!target) {
+		printf("fail %s %d\n", wanted, -ENOENT);
+		bpf_object__close(obj);
+		return 1;
+	}
+	log[0] = '\0';
+	bpf_program__set_log_level(target, 2);
+	bpf_program__set_log_buf(target, log, sizeof(log));
+	err = bpf_object__load(obj);
+	if (err)
+		printf("fail %s %ld\n", wanted, err);
+	else
+		print_loaded(obj, target);
+	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+		printf("log %s\n", line);
+	close_and_unpin(obj);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int first = 1;
 	if (argc > 1 && strcmp(argv[1], "-v") == 0) {
 		verbose = 1;
 		first = 2;
+	}
+	if (argc == 4 && strcmp(argv[1], "--log") == 0) {
+		libbpf_set_print(print_libbpf);
+		return dump_with_log(argv[2], argv[3]);
 	}
 	if (argc == 3 && strcmp(argv[1], "--info") == 0) {
 		libbpf_set_print(print_libbpf);

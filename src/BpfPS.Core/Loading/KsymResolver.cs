@@ -23,9 +23,11 @@ public readonly record struct ResolvedKsym(string Name, KsymKind Kind, bool IsRe
 /// <summary>Resolves __ksym externs like libbpf 1.1 (bpf_object__resolve_ksyms_btf_id, kallsyms for typeless ones).</summary>
 internal static class KsymResolver
 {
-    /// <param name="kernel">vmlinux, asked for only when a typed ksym exists.</param>
-    /// <param name="modules">Module specs searched after vmlinux.</param>
-    /// <param name="kallsyms">Addresses for the requested names (typeless ksyms only).</param>
+    /// <summary>
+    /// Resolves every ksym extern of <paramref name="spec"/>: <paramref name="kernel"/> (vmlinux) is asked for only when a
+    /// typed ksym exists, <paramref name="modules"/> are searched after it, <paramref name="kallsyms"/> gives addresses
+    /// for typeless ones.
+    /// </summary>
     public static Dictionary<string, ResolvedKsym> Resolve(CollectionSpec spec, Func<BtfSpec> kernel, IReadOnlyList<BtfSpec> modules,
         Func<IReadOnlySet<string>, IReadOnlyDictionary<string, ulong>> kallsyms)
     {

@@ -9,7 +9,7 @@ namespace BpfPS.Core.Loading;
 /// <summary>A program loaded by <see cref="Collection.Load"/>. Owns its descriptor.</summary>
 public sealed class LoadedProgram : IDisposable
 {
-    /// <param name="instructions">Handed over: the caller must not change the array afterwards.</param>
+    /// <remarks>The instruction array is handed over: the caller must not change it afterwards.</remarks>
     internal LoadedProgram(ProgramSpec spec, BpfFd fd, uint id, string tag, BpfInstruction[] instructions, string? verifierLog,
         ImmutableArray<CoreRelocationResult> coreRelocations, uint attachBtfId)
     {

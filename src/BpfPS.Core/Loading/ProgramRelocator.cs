@@ -34,7 +34,7 @@ public static class ProgramRelocator
     public static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment) =>
         Relocate(spec, program, environment, applyMapReferences: true);
 
-    /// <param name="applyMapReferences">False when the caller writes the real fds later with <see cref="ApplyMapReferences"/>.</param>
+    /// <remarks>With applyMapReferences false the caller writes the real fds later with <see cref="ApplyMapReferences"/>.</remarks>
     internal static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment, bool applyMapReferences)
     {
         ArgumentNullException.ThrowIfNull(spec);

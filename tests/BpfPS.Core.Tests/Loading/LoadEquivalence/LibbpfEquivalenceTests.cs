@@ -53,7 +53,7 @@ public class LibbpfEquivalenceTests
         {
             var ours = collection.Programs[name];
             var (expected, expectedMaps) = theirs.WithoutMapFds();
-            var (actual, actualMaps) = LibbpfHarness.WithoutMapFds(ours.Instructions.ToArray(), mapNameByFd);
+            var (actual, actualMaps) = LibbpfHarness.WithoutMapFds(BpfInstructions.FromBytes(ours.RawInstructions), mapNameByFd);
             Assert.NotEmpty(expected);
             EquivalenceSpecs.Compare(name, expected, expectedMaps, actual, actualMaps, report);
         }

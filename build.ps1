@@ -59,7 +59,7 @@ function Write-Step([string] $Message) {
 function Invoke-Native {
     param([Parameter(Mandatory)] [string] $FilePath, [string[]] $ArgumentList = @())
     Write-Verbose "$FilePath $($ArgumentList -join ' ')"
-    & $FilePath @ArgumentList
+    & $FilePath @ArgumentList | Out-Host
     if ($LASTEXITCODE -ne 0) {
         throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE."
     }
@@ -225,7 +225,7 @@ function Invoke-XunitTests {
         $trxPath = Join-Path $ResultsDir $trxName
         Remove-Item $trxPath -ErrorAction Ignore
         & dotnet test $project.FullName -c $Configuration --artifacts-path $ArtifactsDir --nologo `
-            --logger "trx;LogFileName=$trxName" --results-directory $ResultsDir
+            --logger "trx;LogFileName=$trxName" --results-directory $ResultsDir | Out-Host
         $exit = $LASTEXITCODE
         if (Test-Path $trxPath) {
             $counts = Get-TrxCounts $trxPath

@@ -133,9 +133,9 @@ internal sealed partial class ObjectParser
     private string SectionNameOf(in ElfSymbol sym) => sym.IsInSection ? _elf.Sections[sym.SectionIndex].Name : "<none>";
 
     /// <summary>Everything gathered for one entry point while its code is linked.</summary>
-    private sealed class LinkedProgram
+    private sealed class LinkedProgram(int capacity)
     {
-        public readonly List<BpfInstruction> Code = new();
+        public readonly List<BpfInstruction> Code = new(capacity);
         public readonly List<(int Index, CodeRelocation Relocation)> Relocations = new();
         public readonly List<BtfFuncInfo> FuncInfos = new();
         public readonly List<BtfLineInfo> LineInfos = new();
@@ -150,7 +150,7 @@ internal sealed partial class ObjectParser
         {
             if (f.IsSubprogram) f.AppendedAt = 0;
         }
-        var linked = new LinkedProgram();
+        var linked = new LinkedProgram(main.Instructions.Length);
         linked.Code.AddRange(main.Instructions);
         AddRelocations(linked, main, 0);
         LinkCode(linked, main, main, 0, 0);
@@ -309,8 +309,9 @@ internal sealed partial class ObjectParser
     /// <summary>The relocations the loader still has to apply (libbpf's bpf_object__relocate_data), by instruction index.</summary>
     private static ImmutableArray<InstructionReference> BuildReferences(LinkedProgram linked, BpfInstruction[] code)
     {
-        var references = ImmutableArray.CreateBuilder<InstructionReference>();
-        foreach (var (index, r) in linked.Relocations.OrderBy(x => x.Index))
+        linked.Relocations.Sort(static (a, b) => a.Index.CompareTo(b.Index));
+        var references = ImmutableArray.CreateBuilder<InstructionReference>(linked.Relocations.Count);
+        foreach (var (index, r) in linked.Relocations)
         {
             switch (r.Kind)
             {

@@ -71,6 +71,38 @@ Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
         (Get-BpftoolJson @('map', 'show', 'id', $collection.Maps.by_ethertype.Id)).type | Should -Be 'hash'
     }
 
+    It 'relocates against the runspace''s kernel BTF instead of parsing it again' -Skip:(-not $HasKernelBtf) {
+        $null = Get-BtfType -Name xdp_md
+        $before = Get-BtfCache
+        $again = Import-BpfCollection -Path $ExampleObject
+        try {
+            $after = Get-BtfCache
+            $after.ParseCount | Should -Be $before.ParseCount
+            $after.InstanceId | Should -Be $before.InstanceId
+        }
+        finally { Remove-BpfCollection $again }
+    }
+
+    It 'reports progress per program' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$ModulePath'; `$c = Import-BpfCollection '$ExampleObject'; Remove-BpfCollection `$c").Invoke()
+            $records = @($ps.Streams.Progress)
+            $records.Activity | Should -Contain 'Loading packet_counter.o'
+            $records.StatusDescription | Should -Contain 'Program 1 of 1: count_packets'
+            $records[-1].RecordType | Should -Be 'Completed'
+        }
+        finally { $ps.Dispose() }
+    }
+
+    It 'shows collections, programs and maps in their default tables' {
+        $text = $collection | Out-String -Width 200
+        $text | Should -Match '(?m)^\s*Id\s+Name\s+State\s+Programs\s+Maps\s*$'
+        $text | Should -Match 'packet_counter\.o\s+Loaded\s+count_packets\s+packets, by_ethertype, \.rodata'
+        $collection.Programs.Values | Out-String -Width 200 | Should -Match 'Xdp\s+count_packets\s+\d+\s+[0-9a-f]{16}'
+        $collection.Maps.Values | Out-String -Width 200 | Should -Match 'Hash\s+by_ethertype\s+2\s+8\s+64'
+    }
+
     It 'is listed by Get-BpfCollection, by name and by id' {
         Get-BpfCollection | Should -Contain $collection
         Get-BpfCollection -Name 'packet_*' | Should -Contain $collection

@@ -10,7 +10,11 @@ namespace BpfPS.Core.Values;
 /// (numbers, bool, string, byte[], object?[], nested <see cref="BtfRecord"/>). Equality is structural, so two decodes
 /// of the same bytes are equal.
 /// </summary>
-public sealed class BtfRecord : IReadOnlyDictionary<string, object?>, IEquatable<BtfRecord>
+/// <remarks>
+/// Also a read-only non-generic <see cref="IDictionary"/>, the shape dynamic languages recognise: PowerShell reads
+/// <c>$value.packets</c> through it and treats a record as one object rather than unrolling it in a pipeline.
+/// </remarks>
+public sealed class BtfRecord : IReadOnlyDictionary<string, object?>, IDictionary, IEquatable<BtfRecord>
 {
     private readonly CompositeLayout _layout;
     private readonly object?[] _values;
@@ -55,7 +59,50 @@ public sealed class BtfRecord : IReadOnlyDictionary<string, object?>, IEquatable
             yield return new KeyValuePair<string, object?>(_layout.Names[i], _values[i]);
     }
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => new Enumerator(this);
+
+    // ---- IDictionary (read-only) ------------------------------------------------------------------------------------
+
+    object? IDictionary.this[object key]
+    {
+        get => key is string name && TryGetValue(name, out var value) ? value : null;
+        set => throw ReadOnly();
+    }
+
+    ICollection IDictionary.Keys => _layout.Names.ToArray();
+    ICollection IDictionary.Values => (object?[])_values.Clone();
+    bool IDictionary.IsReadOnly => true;
+    bool IDictionary.IsFixedSize => true;
+    bool IDictionary.Contains(object key) => key is string name && ContainsKey(name);
+    IDictionaryEnumerator IDictionary.GetEnumerator() => new Enumerator(this);
+    void IDictionary.Add(object key, object? value) => throw ReadOnly();
+    void IDictionary.Clear() => throw ReadOnly();
+    void IDictionary.Remove(object key) => throw ReadOnly();
+    bool ICollection.IsSynchronized => false;
+    object ICollection.SyncRoot => this;
+
+    void ICollection.CopyTo(Array array, int index)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        for (int i = 0; i < _values.Length; i++)
+            array.SetValue(new DictionaryEntry(_layout.Names[i], _values[i]), index + i);
+    }
+
+    private NotSupportedException ReadOnly() => new($"{TypeName} is a decoded value and cannot be changed; build a hashtable to write one");
+
+    private sealed class Enumerator(BtfRecord record) : IDictionaryEnumerator
+    {
+        private int _index = -1;
+
+        public bool MoveNext() => ++_index < record._values.Length;
+        public void Reset() => _index = -1;
+        public DictionaryEntry Entry => _index >= 0 && _index < record._values.Length
+            ? new DictionaryEntry(record._layout.Names[_index], record._values[_index])
+            : throw new InvalidOperationException("the enumerator is not on an entry");
+        public object Key => Entry.Key;
+        public object? Value => Entry.Value;
+        public object Current => Entry;
+    }
 
     public bool Equals(BtfRecord? other) =>
         other is not null && other._layout.Names.SequenceEqual(_layout.Names) && ValueEquality.Equal(_values, other._values);

@@ -215,6 +215,24 @@ public class DecodeTests
     }
 
     [Fact]
+    public void RecordIsAReadOnlyNonGenericDictionary()
+    {
+        var b = new BtfBuilder();
+        uint u32 = b.AddInt("unsigned int", 4);
+        uint s = b.AddStruct("pair", 8, new BtfMember("a", u32, 0, 0), new BtfMember("b", u32, 32, 0));
+        var dictionary = Assert.IsAssignableFrom<System.Collections.IDictionary>(BtfValueCodec.Decode(b.BuildSpec(), s, [1, 0, 0, 0, 2, 0, 0, 0]));
+
+        Assert.Equal(2u, dictionary["b"]);
+        Assert.Null(dictionary["c"]);
+        Assert.True(dictionary.IsReadOnly);
+        Assert.Equal(["a", "b"], dictionary.Keys.Cast<string>());
+        Assert.Equal([new System.Collections.DictionaryEntry("a", 1u), new System.Collections.DictionaryEntry("b", 2u)],
+            dictionary.Cast<System.Collections.DictionaryEntry>());
+        Assert.Throws<NotSupportedException>(() => dictionary["a"] = 5u);
+        Assert.Throws<NotSupportedException>(() => dictionary.Remove("a"));
+    }
+
+    [Fact]
     public void WrongLengthIsAnArgumentError()
     {
         var b = new BtfBuilder();

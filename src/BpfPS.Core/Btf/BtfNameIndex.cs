@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -6,34 +7,41 @@ using System.Runtime.InteropServices;
 namespace BpfPS.Core.Btf;
 
 /// <summary>
-/// The name index of one spec's own types, built once and read-only afterwards: flat arrays instead of a dictionary of
-/// strings. <see cref="_slots"/> is an open-addressing hash table (linear probing) keyed by the UTF-8 bytes of a CO-RE
-/// essential name; a slot holds the name's 32-bit hash and either the one type id with that essential name (the
-/// common case: 70.8k names for 71.2k named types in vmlinux) or a group number. A group's ids sit contiguously in
-/// <see cref="_groupIds"/>, ascending, and for a group mixing flavours ("foo", "foo___v2") ordered by full name first,
-/// so an exact-name lookup is a contiguous range too. Names are compared against the string section in place, so no
-/// name is ever copied; for vmlinux the index is about 1 MB, and building it touches little memory besides the table.
+/// The name index of one spec's own types, built once and read-only afterwards: a sorted hash index in three flat
+/// arrays instead of a dictionary of strings. Every named type contributes (hash of its CO-RE essential name, id);
+/// the pairs are sorted by hash (<see cref="_hashes"/>, <see cref="_ids"/>) and <see cref="_bucketStart"/> says where
+/// the hashes with given top bits start, so a lookup hashes the name, scans a bucket of about two entries and compares
+/// the names in place in the string section. Equal names are contiguous, ids ascending, and a run that mixes flavours
+/// ("foo", "foo___v2") is ordered by full name, so both exact and essential lookups answer with one range of
+/// <see cref="_ids"/>. For vmlinux (71k named types) the index holds 0.7 MB.
 /// </summary>
+/// <remarks>
+/// Building it is one pass over the types that hashes each name where it lies (8 bytes at a time), then a counting sort
+/// by bucket. Flavoured names are rare (5 strings in vmlinux), so instead of looking for "___" in every name while
+/// hashing, the string section is searched for "___" once and the few strings found are remembered.
+/// </remarks>
 internal sealed class BtfNameIndex
 {
-    private const uint GroupFlag = 0x8000_0000;
-
     private readonly BtfSpec _spec;
-    /// <summary>0 for an empty slot, else (hash &lt;&lt; 32) | type id, or (hash &lt;&lt; 32) | GroupFlag | group.</summary>
-    private readonly ulong[] _slots;
-    private readonly int[] _groupStart;
-    private readonly uint[] _groupIds;
+    private readonly int _shift;
+    private readonly int[] _bucketStart;
+    private readonly uint[] _hashes;
+    private readonly uint[] _ids;
 
-    private BtfNameIndex(BtfSpec spec, ulong[] slots, int[] groupStart, uint[] groupIds)
+    private BtfNameIndex(BtfSpec spec, int shift, int[] bucketStart, uint[] hashes, uint[] ids)
     {
         _spec = spec;
-        _slots = slots;
-        _groupStart = groupStart;
-        _groupIds = groupIds;
+        _shift = shift;
+        _bucketStart = bucketStart;
+        _hashes = hashes;
+        _ids = ids;
     }
 
     /// <summary>Bytes the index keeps alive (for the memory figures).</summary>
-    internal long RetainedBytes => 8L * _slots.Length + 4L * (_groupStart.Length + _groupIds.Length);
+    internal long RetainedBytes => 4L * (_bucketStart.Length + _hashes.Length + _ids.Length);
+
+    /// <summary>All named ids, in index order; lookups answer with a range of it.</summary>
+    public uint[] Ids => _ids;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static BtfNameIndex Build(BtfSpec spec)
@@ -43,129 +51,115 @@ internal sealed class BtfNameIndex
         uint[] offsets = spec.TypeSectionOffsets;
         int typeStart = spec.TypeSectionStart, stringStart = spec.StringSectionStart, count = spec.TypeCount;
         uint stringBase = spec.StringBase, stringLength = (uint)spec.StringSectionLength, firstId = spec.FirstTypeId;
+        var flavoured = FlavouredStrings(raw.Slice(stringStart, (int)stringLength), stringBase);
 
-        // About half of all types are named; the table doubles if that guess is low.
-        var slots = new ulong[BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, count * 3 / 4))];
-        int used = 0;
-        // Groups: the first id of each, then (group, id) for every member in id order.
-        var groupFirst = new List<uint>();
-        var members = new List<(int Group, uint Id)>();
-        List<int>? flavouredGroups = null;
-
+        // (hash << 32 | id) for every named type, in id order.
+        ulong[] items = ArrayPool<ulong>.Shared.Rent(Math.Max(1, count));
+        int named = 0;
         for (int index = 0; index < count; index++)
         {
             uint nameOff = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref r0, typeStart + (int)offsets[index]));
             if (nameOff == 0)
                 continue;
             uint hash;
-            bool isFlavour = false;
-            if (nameOff >= stringBase && nameOff - stringBase < stringLength)
+            if (nameOff - stringBase < stringLength && nameOff >= stringBase && !flavoured.MayContain(nameOff))
             {
                 int at = stringStart + (int)(nameOff - stringBase);
-                int length = HashName(raw, at, out hash, out bool hasDoubleUnderscore);
-                if (length == 0)
+                if (HashName(raw, at, out hash) == 0)
                     continue;
-                if (hasDoubleUnderscore)
-                {
-                    var name = raw.Slice(at, length);
-                    int essential = EssentialLength(name);
-                    if (essential != length)
-                    {
-                        hash = Hash(name[..essential]);
-                        isFlavour = true;
-                    }
-                }
             }
             else
             {
-                // A split spec's type named from the base's strings (or a bad offset, which StringBytes reports).
+                // A flavoured name, a split spec's type named from the base's strings, or a bad offset (reported here).
                 var name = spec.StringBytes(nameOff);
                 if (name.IsEmpty)
                     continue;
-                int essential = EssentialLength(name);
-                hash = Hash(name[..essential]);
-                isFlavour = essential != name.Length;
+                hash = Hash(name[..EssentialLength(name)]);
             }
-
-            uint id = firstId + (uint)index;
-            int mask = slots.Length - 1;
-            for (int slot = (int)hash & mask; ; slot = (slot + 1) & mask)
-            {
-                ulong entry = slots[slot];
-                if (entry == 0)
-                {
-                    slots[slot] = ((ulong)hash << 32) | id;
-                    if (++used > slots.Length / 4 * 3)
-                        slots = Grow(slots);
-                    break;
-                }
-                if ((uint)(entry >> 32) != hash)
-                    continue;
-                uint payload = (uint)entry;
-                bool isGroup = (payload & GroupFlag) != 0;
-                uint rep = isGroup ? groupFirst[(int)(payload & ~GroupFlag)] : payload;
-                if (!EssentialEquals(spec, rep, id))
-                    continue;
-                int group;
-                if (isGroup)
-                    group = (int)(payload & ~GroupFlag);
-                else
-                {
-                    group = groupFirst.Count;
-                    groupFirst.Add(rep);
-                    members.Add((group, rep));
-                    slots[slot] = ((ulong)hash << 32) | GroupFlag | (uint)group;
-                }
-                members.Add((group, id));
-                if (isFlavour || (!isGroup && IsFlavourName(spec, rep)))
-                    (flavouredGroups ??= new()).Add(group);
-                break;
-            }
+            items[named++] = ((ulong)hash << 32) | (firstId + (uint)index);
         }
 
-        // Lay the groups out contiguously (a counting sort that keeps id order).
-        int groups = groupFirst.Count;
-        var groupStart = new int[groups + 1];
-        foreach (var (group, _) in members)
-            groupStart[group + 1]++;
-        for (int g = 0; g < groups; g++)
-            groupStart[g + 1] += groupStart[g];
-        var cursor = groupStart[..groups];
-        var groupIds = new uint[members.Count];
-        foreach (var (group, id) in members)
-            groupIds[cursor[group]++] = id;
-
-        if (flavouredGroups is not null)
-            foreach (int g in flavouredGroups)
-                groupIds.AsSpan(groupStart[g], groupStart[g + 1] - groupStart[g]).Sort((a, b) =>
-                {
-                    int byName = spec.StringBytes(NameOffset(spec, a)).SequenceCompareTo(spec.StringBytes(NameOffset(spec, b)));
-                    return byName != 0 ? byName : a.CompareTo(b);
-                });
-        return new BtfNameIndex(spec, slots, groupStart, groupIds);
-    }
-
-    private static ulong[] Grow(ulong[] slots)
-    {
-        var bigger = new ulong[slots.Length * 2];
-        int mask = bigger.Length - 1;
-        foreach (ulong entry in slots)
+        // Counting sort by bucket (the top bits of the hash), then by hash inside each small bucket; stable, so ids
+        // stay ascending among equal hashes.
+        int bits = Math.Clamp(BitOperations.Log2((uint)Math.Max(1, named)) - 1, 1, 24);
+        int shift = 32 - bits, buckets = 1 << bits;
+        var bucketStart = new int[buckets + 1];
+        for (int i = 0; i < named; i++)
+            bucketStart[(int)(items[i] >> (32 + shift)) + 1]++;
+        for (int b = 0; b < buckets; b++)
+            bucketStart[b + 1] += bucketStart[b];
+        var hashes = new uint[named];
+        var ids = new uint[named];
+        var cursor = bucketStart.AsSpan(0, buckets).ToArray();
+        for (int i = 0; i < named; i++)
         {
-            if (entry == 0)
-                continue;
-            int slot = (int)(entry >> 32) & mask;
-            while (bigger[slot] != 0)
-                slot = (slot + 1) & mask;
-            bigger[slot] = entry;
+            ulong item = items[i];
+            int at = cursor[(int)(item >> (32 + shift))]++;
+            hashes[at] = (uint)(item >> 32);
+            ids[at] = (uint)item;
         }
-        return bigger;
+        ArrayPool<ulong>.Shared.Return(items);
+        for (int b = 0; b < buckets; b++)
+            SortBucket(hashes, ids, bucketStart[b], bucketStart[b + 1]);
+
+        var built = new BtfNameIndex(spec, shift, bucketStart, hashes, ids);
+        built.OrderRunsByName();
+        return built;
     }
 
-    private static bool IsFlavourName(BtfSpec spec, uint id)
+    /// <summary>Insertion sort by hash of a bucket (a couple of entries), stable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SortBucket(uint[] hashes, uint[] ids, int start, int end)
     {
-        var name = spec.StringBytes(NameOffset(spec, id));
-        return EssentialLength(name) != name.Length;
+        for (int i = start + 1; i < end; i++)
+        {
+            uint h = hashes[i], id = ids[i];
+            int j = i - 1;
+            for (; j >= start && hashes[j] > h; j--)
+            {
+                hashes[j + 1] = hashes[j];
+                ids[j + 1] = ids[j];
+            }
+            hashes[j + 1] = h;
+            ids[j + 1] = id;
+        }
     }
+
+    /// <summary>
+    /// Runs of equal hash are equal names, except for flavours and (rarely) colliding names: order such a run by
+    /// essential name, then full name, then id, so every name's ids are contiguous.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void OrderRunsByName()
+    {
+        for (int start = 0; start < _hashes.Length;)
+        {
+            int end = start + 1;
+            while (end < _hashes.Length && _hashes[end] == _hashes[start])
+                end++;
+            if (end - start > 1 && !AllNamesEqual(start, end))
+                _ids.AsSpan(start, end - start).Sort((a, b) =>
+                {
+                    var x = Name(a);
+                    var y = Name(b);
+                    int c = x[..EssentialLength(x)].SequenceCompareTo(y[..EssentialLength(y)]);
+                    if (c == 0) c = x.SequenceCompareTo(y);
+                    return c != 0 ? c : a.CompareTo(b);
+                });
+            start = end;
+        }
+    }
+
+    private bool AllNamesEqual(int start, int end)
+    {
+        var first = Name(_ids[start]);
+        for (int i = start + 1; i < end; i++)
+            if (!Name(_ids[i]).SequenceEqual(first))
+                return false;
+        return true;
+    }
+
+    private ReadOnlySpan<byte> Name(uint id) => _spec.StringBytes(_spec.U32At(_spec.TypeOffset(id - _spec.FirstTypeId)));
 
     /// <summary>This spec's types whose essential name is <paramref name="essential"/>.</summary>
     public BtfIdRange FindEssential(ReadOnlySpan<byte> essential)
@@ -173,22 +167,19 @@ internal sealed class BtfNameIndex
         if (essential.IsEmpty)
             return default;
         uint hash = Hash(essential);
-        int mask = _slots.Length - 1;
-        for (int slot = (int)hash & mask; ; slot = (slot + 1) & mask)
-        {
-            ulong entry = _slots[slot];
-            if (entry == 0)
-                return default;
-            if ((uint)(entry >> 32) != hash)
-                continue;
-            uint payload = (uint)entry;
-            var range = (payload & GroupFlag) == 0
-                ? new BtfIdRange(null, 0, 1, payload)
-                : new BtfIdRange(_groupIds, _groupStart[payload & ~GroupFlag], _groupStart[(payload & ~GroupFlag) + 1] - _groupStart[payload & ~GroupFlag], 0);
-            var name = _spec.StringBytes(NameOffset(_spec, range[0]));
-            if (name.StartsWith(essential) && EssentialLength(name) == essential.Length)
-                return range;
-        }
+        int b = (int)(hash >> _shift), i = _bucketStart[b], end = _bucketStart[b + 1];
+        while (i < end && _hashes[i] != hash)
+            i++;
+        int runEnd = i;
+        while (runEnd < end && _hashes[runEnd] == hash)
+            runEnd++;
+        // Inside the run: the entries whose essential name matches (contiguous, see OrderRunsByName).
+        while (i < runEnd && !EssentialEquals(Name(_ids[i]), essential))
+            i++;
+        int last = i;
+        while (last < runEnd && EssentialEquals(Name(_ids[last]), essential))
+            last++;
+        return new BtfIdRange(_ids, i, last - i);
     }
 
     /// <summary>This spec's types named exactly <paramref name="name"/>.</summary>
@@ -196,24 +187,16 @@ internal sealed class BtfNameIndex
     {
         var group = FindEssential(name[..EssentialLength(name)]);
         int first = 0;
-        while (first < group.Length && !NameEquals(group[first], name))
+        while (first < group.Length && !Name(group[first]).SequenceEqual(name))
             first++;
         int end = first;
-        while (end < group.Length && NameEquals(group[end], name))
+        while (end < group.Length && Name(group[end]).SequenceEqual(name))
             end++;
         return group.Slice(first, end - first);
     }
 
-    private bool NameEquals(uint id, ReadOnlySpan<byte> name) => _spec.StringBytes(NameOffset(_spec, id)).SequenceEqual(name);
-
-    private static uint NameOffset(BtfSpec spec, uint id) => spec.U32At(spec.TypeOffset(id - spec.FirstTypeId));
-
-    private static bool EssentialEquals(BtfSpec spec, uint a, uint b)
-    {
-        var x = spec.StringBytes(NameOffset(spec, a));
-        var y = spec.StringBytes(NameOffset(spec, b));
-        return x[..EssentialLength(x)].SequenceEqual(y[..EssentialLength(y)]);
-    }
+    private static bool EssentialEquals(ReadOnlySpan<byte> name, ReadOnlySpan<byte> essential) =>
+        name.StartsWith(essential) && EssentialLength(name) == essential.Length;
 
     /// <summary>
     /// Length of the CO-RE essential name: the name without its last "___flavor" suffix, where the "___" must sit
@@ -240,12 +223,53 @@ internal sealed class BtfNameIndex
         return name.Length;
     }
 
+    // ---- flavoured strings --------------------------------------------------------------------------------------------
+
+    /// <summary>The offsets of the strings that have a flavour suffix, behind a 4096-bit filter that answers most "no"s.</summary>
+    private sealed class FlavourSet
+    {
+        public static readonly FlavourSet Empty = new();
+        private readonly ulong[] _filter = new ulong[64];
+        private readonly HashSet<uint> _offsets = new();
+
+        private static int Bit(uint offset) => (int)((offset * 0x9E3779B1u) >> 20);
+
+        public void Add(uint offset)
+        {
+            _offsets.Add(offset);
+            _filter[Bit(offset) >> 6] |= 1UL << Bit(offset);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool MayContain(uint offset) => (_filter[Bit(offset) >> 6] & (1UL << Bit(offset))) != 0 && _offsets.Contains(offset);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static FlavourSet FlavouredStrings(ReadOnlySpan<byte> strings, uint stringBase)
+    {
+        FlavourSet? set = null;
+        for (int from = 0; ;)
+        {
+            int hit = strings[from..].IndexOf("___"u8);
+            if (hit < 0)
+                break;
+            hit += from;
+            int start = strings[..hit].LastIndexOf((byte)0) + 1;
+            int nul = strings[hit..].IndexOf((byte)0);
+            int end = nul < 0 ? strings.Length : hit + nul;
+            var s = strings[start..end];
+            if (EssentialLength(s) != s.Length)
+                (set ??= new()).Add(stringBase + (uint)start);
+            from = end;
+        }
+        return set ?? FlavourSet.Empty;
+    }
+
     // ---- hashing ----------------------------------------------------------------------------------------------------
     // One hash, two ways to compute it: Hash over a span, and HashName over a NUL-terminated string read 8 bytes at a
-    // time (finding the NUL and any "__" in the same pass). Both mix whole little-endian words, then the zero-padded
-    // tail and the length.
+    // time. Both mix whole little-endian words, then the zero-padded tail and the length.
 
-    private const ulong Seed = 0x9E3779B97F4A7C15UL, Lanes7F = 0x7F7F7F7F7F7F7F7FUL, Underscores = 0x5F5F5F5F5F5F5F5FUL;
+    private const ulong Seed = 0x9E3779B97F4A7C15UL;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Step(ulong h, ulong word) => BitOperations.RotateLeft((h ^ word) * 0xFF51AFD7ED558CCDUL, 29);
@@ -259,10 +283,6 @@ internal sealed class BtfNameIndex
         h ^= h >> 33;
         return (uint)h;
     }
-
-    /// <summary>0x80 in each byte of <paramref name="x"/> that is zero, nothing elsewhere (exact: no borrow between bytes).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong ZeroBytes(ulong x) => ~(((x & Lanes7F) + Lanes7F) | x | Lanes7F);
 
     /// <summary>A fast 32-bit hash of a short byte string.</summary>
     internal static uint Hash(ReadOnlySpan<byte> s)
@@ -278,117 +298,69 @@ internal sealed class BtfNameIndex
         return Finish(h, tail, s.Length);
     }
 
+    // Building runs once per spec, typically right after the process starts: its loops are compiled optimized up front
+    // (AggressiveOptimization, with the helpers inlined) rather than run as unoptimized tier-0 code.
+
     /// <summary>
     /// Hashes the NUL-terminated string at <paramref name="at"/> exactly as <see cref="Hash"/> hashes its bytes, and
-    /// returns its length; also says whether it holds "__" (only such names can carry a flavour suffix).
-    /// The caller guarantees a NUL before the end of <paramref name="raw"/>.
+    /// returns its length. The caller guarantees a NUL before the end of <paramref name="raw"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int HashName(ReadOnlySpan<byte> raw, int at, out uint hash, out bool hasDoubleUnderscore)
+    internal static int HashName(ReadOnlySpan<byte> raw, int at, out uint hash)
     {
         ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(raw), at);
         int room = raw.Length - at, length = 0;
-        ulong h = Seed, previous = 0;
-        bool pair = false;
+        ulong h = Seed;
         while (room - length >= 8)
         {
             ulong word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, length));
-            ulong zeros = ZeroBytes(word);
-            ulong under = ZeroBytes(word ^ Underscores);
+            // The first zero byte is exact; bytes after it may be flagged too, which does not matter.
+            ulong zeros = (word - 0x0101010101010101UL) & ~word & 0x8080808080808080UL;
             if (zeros != 0)
             {
                 int k = BitOperations.TrailingZeroCount(zeros) >> 3;
-                ulong keep = k == 0 ? 0 : ulong.MaxValue >> (64 - 8 * k);
-                under &= keep;
-                pair |= (under & (under >> 8)) != 0 || ((previous >> 56) & under) != 0;
                 length += k;
-                hash = Finish(h, word & keep, length);
-                hasDoubleUnderscore = pair;
+                hash = Finish(h, k == 0 ? 0 : word & (ulong.MaxValue >> (64 - 8 * k)), length);
                 return length;
             }
-            pair |= (under & (under >> 8)) != 0 || ((previous >> 56) & under) != 0;
-            previous = under;
             h = Step(h, word);
             length += 8;
         }
         // Within 8 bytes of the end of the buffer: finish byte by byte (what is left is shorter than a word).
         ulong tail = 0;
-        bool lastWasUnderscore = (previous >> 63) != 0;
-        for (int shift = 0; ; shift += 8, length++)
-        {
-            byte b = Unsafe.Add(ref p, length);
-            if (b == 0)
-                break;
-            pair |= lastWasUnderscore && b == '_';
-            lastWasUnderscore = b == '_';
-            tail |= (ulong)b << shift;
-        }
+        for (int shift = 0; Unsafe.Add(ref p, length) != 0; shift += 8, length++)
+            tail |= (ulong)Unsafe.Add(ref p, length) << shift;
         hash = Finish(h, tail, length);
-        hasDoubleUnderscore = pair;
         return length;
     }
 }
 
-/// <summary>Some ids of one spec: a single id, or a range of an index array.</summary>
-internal readonly struct BtfIdRange
+/// <summary>Some ids of one spec: a range of an index array.</summary>
+internal readonly struct BtfIdRange(uint[]? ids, int start, int length)
 {
-    private readonly uint[]? _ids;
-    private readonly int _start;
-    private readonly uint _single;
+    public int Length => length;
 
-    public BtfIdRange(uint[]? ids, int start, int length, uint single)
-    {
-        _ids = ids;
-        _start = start;
-        Length = length;
-        _single = single;
-    }
+    public uint this[int index] => ids![start + index];
 
-    public int Length { get; }
+    public BtfIdRange Slice(int offset, int count) => count == 0 ? default : new BtfIdRange(ids, start + offset, count);
 
-    public uint this[int index] => _ids is null ? _single : _ids[_start + index];
-
-    public BtfIdRange Slice(int start, int length) => length == 0 ? default
-        : _ids is null ? this : new BtfIdRange(_ids, _start + start, length, 0);
-
-    public void CopyTo(Span<uint> destination)
-    {
-        if (_ids is null)
-        {
-            if (Length == 1) destination[0] = _single;
-        }
-        else
-            _ids.AsSpan(_start, Length).CopyTo(destination);
-    }
+    public void CopyTo(Span<uint> destination) => ids.AsSpan(start, length).CopyTo(destination);
 
     /// <summary>A read-only list over this range, sharing the index's array.</summary>
-    public IReadOnlyList<uint> ToList() => Length == 0 ? Array.Empty<uint>() : new BtfIdList(_ids, _start, Length, _single);
+    public IReadOnlyList<uint> ToList() => length == 0 ? Array.Empty<uint>() : new BtfIdList(ids!, start, length);
 }
 
-/// <summary>A read-only window on type ids (an index range, one id, or a merged array); the caller cannot reach the array.</summary>
-internal sealed class BtfIdList : IReadOnlyList<uint>
+/// <summary>A read-only window on type ids (an index range or a merged array); the caller cannot reach the array.</summary>
+internal sealed class BtfIdList(uint[] ids, int start, int count) : IReadOnlyList<uint>
 {
-    private readonly uint[]? _ids;
-    private readonly int _start;
-    private readonly uint _single;
+    public int Count => count;
 
-    public BtfIdList(uint[]? ids, int start, int count, uint single = 0)
-    {
-        _ids = ids;
-        _start = start;
-        _single = single;
-        Count = count;
-    }
-
-    public int Count { get; }
-
-    public uint this[int index] => (uint)index >= (uint)Count ? throw new ArgumentOutOfRangeException(nameof(index))
-        : _ids is null ? _single : _ids[_start + index];
+    public uint this[int index] => (uint)index < (uint)count ? ids[start + index] : throw new ArgumentOutOfRangeException(nameof(index));
 
     public IEnumerator<uint> GetEnumerator()
     {
-        for (int i = 0; i < Count; i++)
-            yield return this[i];
+        for (int i = 0; i < count; i++)
+            yield return ids[start + i];
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

@@ -164,6 +164,25 @@ public sealed partial class BtfSpec
     /// <summary>How many types have been decoded so far (for tests proving laziness and sharing).</summary>
     public int DecodedTypeCount => Volatile.Read(ref _decodedCount);
 
+    /// <summary>
+    /// Bytes this spec keeps reachable apart from decoded types and strings: the raw blob when it is a managed array
+    /// (not when it maps the kernel's copy), the type offsets, the name index once built, the decoded-type slots and
+    /// the string cache. For the memory figures and their test.
+    /// </summary>
+    internal long RetainedBytesEstimate
+    {
+        get
+        {
+            long total = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_raw, out ArraySegment<byte> array) ? array.Array!.Length : 0;
+            total += 4L * _typeOffsets.Length + 8L * _decoded.Length;
+            foreach (var chunk in _decoded)
+                total += chunk is null ? 0 : 8L * chunk.Length;
+            total += 8L * (_stringCache?.Length ?? 0);
+            total += Volatile.Read(ref _nameIndex)?.RetainedBytes ?? 0;
+            return total;
+        }
+    }
+
     /// <summary>One past the last string offset this spec resolves (its base's strings, then its own).</summary>
     internal uint StringsEnd => _stringBase + (uint)_stringLength;
 

@@ -98,6 +98,19 @@ public class VmlinuxBtfTests
         Assert.Contains(samples["task_struct"], spec.FindByEssentialName("task_struct"));
     }
 
+    [SkippableFact]
+    public void RetainedMemoryStaysWithinOneAndAHalfTimesTheRawBlob()
+    {
+        var spec = LoadPrivateCopy();
+        uint task = spec.FindByName("task_struct").First(id => spec.GetKind(id) == BtfKind.Struct);
+        spec.GetType(task);
+        spec.FindByEssentialName("sk_buff");
+        long raw = spec.RawBytes.Length;
+        Assert.InRange(spec.RetainedBytesEstimate, raw, raw * 3 / 2);
+        // The index itself is a small fraction of the blob.
+        Assert.InRange(spec.NameIndex.RetainedBytes, 1, raw / 4);
+    }
+
     private static void Compare(BtfSpec spec, BtfType t, JsonElement j, List<string> mismatches)
     {
         void Check<T>(string field, T expected, T actual)

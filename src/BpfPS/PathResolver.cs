@@ -23,7 +23,7 @@ internal static class PathResolver
         return files;
     }
 
-    /// <summary>A file system path for a file that may not exist yet (an output path).</summary>
+    /// <summary>The file system path for <paramref name="path"/>, taken literally and relative to the current location; the file need not exist (an output path).</summary>
     public static string ResolveOutput(PSCmdlet cmdlet, string path) =>
         cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 

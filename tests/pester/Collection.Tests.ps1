@@ -124,6 +124,46 @@ Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
     }
 }
 
+Describe 'Import-BpfCollection options' -Skip:(-not $canLoad) {
+    It 'keeps the verifier log with -VerifierLog' {
+        $collection = Import-BpfCollection -Path $ExampleObject -VerifierLog
+        try { $collection.Programs.count_packets.VerifierLog | Should -Match 'processed \d+ insns' }
+        finally { Remove-BpfCollection $collection }
+    }
+
+    It 'relocates against a BTF file given with -KernelBtf' -Skip:(-not $HasKernelBtf) {
+        Copy-Item $VmlinuxPath TestDrive:/target.btf
+        $collection = Import-BpfCollection -Path $ExampleObject -KernelBtf TestDrive:/target.btf
+        try { $collection.Programs.Keys | Should -Be @('count_packets') }
+        finally { Remove-BpfCollection $collection }
+    }
+
+    It 'stops when -KernelBtf names no file' {
+        { Import-BpfCollection -Path $ExampleObject -KernelBtf TestDrive:/none.btf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'PathNotFound,BpfPS.Cmdlets.ImportBpfCollectionCommand'
+    }
+
+    It 'pins maps declared LIBBPF_PIN_BY_NAME under -PinPath, and reuses the pin' -Skip:(-not $BpffsMounted) {
+        $object = Join-Path $FixturesPath 'btf_maps.o'
+        if (-not (Test-Path $object)) { Set-ItResult -Skipped -Because "$object was not built (run build.ps1 fixtures)"; return }
+        $pins = "/sys/fs/bpf/bpfps-pester-$PID"
+        New-Item -ItemType Directory $pins -Force | Out-Null
+        try {
+            $first = Import-BpfCollection -Path $object -PinPath $pins
+            $second = Import-BpfCollection -Path $object -PinPath $pins
+            $first.Maps.pinned_lru.PinnedPath | Should -Be "$pins/pinned_lru"
+            "$pins/pinned_lru" | Should -Exist
+            $first.Maps.pinned_lru.IsReusedPin | Should -BeFalse
+            $second.Maps.pinned_lru.IsReusedPin | Should -BeTrue
+            $second.Maps.pinned_lru.Id | Should -Be $first.Maps.pinned_lru.Id
+        }
+        finally {
+            Get-BpfCollection | Where-Object Path -EQ $object | Remove-BpfCollection
+            Remove-Item $pins -Recurse -Force
+        }
+    }
+}
+
 Describe 'Invoke-BpfProgram' -Skip:(-not $canLoad) {
     BeforeAll {
         $collection = Import-BpfCollection -Path $ExampleObject

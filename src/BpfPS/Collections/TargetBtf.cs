@@ -17,17 +17,16 @@ internal static class TargetBtf
         {
             return File.Exists(KernelBtf.VmlinuxPath) ? RunspaceBtfCache.GetKernel(Runspace.DefaultRunspace) : null;
         }
-        var files = PathResolver.ResolveFiles(cmdlet, [kernelBtfPath], literal: false);
-        if (files.Count != 1)
-            cmdlet.ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-KernelBtf must name one file: '{kernelBtfPath}'."),
-                "KernelBtfNotOneFile", ErrorCategory.InvalidArgument, kernelBtfPath));
+        // One file, taken literally: a load cannot go on against a target that is not there.
+        var file = PathResolver.ResolveOutput(cmdlet, kernelBtfPath);
+        if (!File.Exists(file)) cmdlet.ThrowTerminatingError(ErrorRecords.PathNotFound(kernelBtfPath));
         try
         {
-            return KernelBtf.LoadFromFile(files[0]);
+            return KernelBtf.LoadFromFile(file);
         }
         catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
         {
-            cmdlet.ThrowTerminatingError(ErrorRecords.From(e, files[0]));
+            cmdlet.ThrowTerminatingError(ErrorRecords.From(e, file));
             return null;
         }
     }

@@ -351,10 +351,12 @@ function ConvertTo-AboutHelp {
         [Parameter(Mandatory)] [string] $MarkdownPath,
         [Parameter(Mandatory)] [string] $OutputPath
     )
+    # Get-Help's layout: the topic name under TOPIC, section names in capitals, text indented.
     $text = foreach ($line in [IO.File]::ReadAllLines($MarkdownPath)) {
         if ($line -match '^```') { continue }
+        if ($line -match '^# (.+)$') { 'TOPIC'; "    $($Matches[1])"; continue }
         if ($line -match '^#+\s+(.+)$') { $Matches[1].ToUpperInvariant(); continue }
-        $line
+        if ($line.Length -gt 0) { "    $line" } else { '' }
     }
     [IO.File]::WriteAllLines($OutputPath, [string[]]$text)
 }

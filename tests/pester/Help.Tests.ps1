@@ -57,3 +57,11 @@ Describe 'Help for <Name>' -ForEach $commands {
         }
     }
 }
+
+Describe 'The about_BpfPS topic' {
+    It 'is found by Get-Help and says what the module is' {
+        $text = Get-Help about_BpfPS | Out-String
+        $text | Should -Match 'SHORT DESCRIPTION'
+        $text | Should -Match 'Import-BpfCollection'
+    }
+}

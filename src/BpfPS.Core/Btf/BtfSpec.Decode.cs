@@ -111,14 +111,17 @@ public sealed partial class BtfSpec
         {
             case BtfKind.Int:
             {
+                // The kernel's checks (btf_int_check_meta): no stray bits, offset + bits within 128 and the size.
                 uint word = BtfWire.U32(raw, data);
                 var encoding = (BtfIntEncoding)((word >> 24) & 0x0f);
                 byte bitOffset = (byte)(word >> 16), bits = (byte)word;
-                if (sizeOrType is not (1 or 2 or 4 or 8 or 16))
-                    throw Malformed(id, at, $"int size {sizeOrType} is not 1, 2, 4, 8 or 16");
+                if (sizeOrType is 0 or > 16)
+                    throw Malformed(id, at, $"int size {sizeOrType} is not 1 to 16 bytes");
+                if ((word & 0xf000_0000) != 0)
+                    throw Malformed(id, at, $"int data 0x{word:x8} has bits outside encoding, offset and bits");
                 if (encoding is not (BtfIntEncoding.None or BtfIntEncoding.Signed or BtfIntEncoding.Char or BtfIntEncoding.Bool))
                     throw Malformed(id, at, $"int encoding 0x{(int)encoding:x} is not one of signed, char, bool");
-                if (bits == 0 || bits > 128 || bitOffset + bits > sizeOrType * 8)
+                if (bitOffset + bits > 128 || (bitOffset + bits + 7) / 8 > sizeOrType)
                     throw Malformed(id, at, $"int of {sizeOrType} bytes has {bits} bits at bit offset {bitOffset}");
                 return new BtfInt(this, id, name, sizeOrType, encoding, bitOffset, bits);
             }

@@ -196,6 +196,9 @@ internal static class ElfBtfSection
 {
     private const string Part = "ELF header";
     private const uint ShtNobits = 8;
+    /// <summary>Limits that only a corrupt file exceeds (a vmlinux image has under a hundred sections, a few KiB of names).</summary>
+    private const uint MaxSections = 1 << 20;
+    private const ulong MaxNameTable = 16 << 20;
 
     public static byte[] Read(SafeFileHandle file, string path, string sectionName = ".BTF")
     {
@@ -223,6 +226,8 @@ internal static class ElfBtfSection
             if (count == 0) count = (uint)BinaryPrimitives.ReadUInt64LittleEndian(entry[0x20..]);
             if (namesIndex == 0xffff) namesIndex = BinaryPrimitives.ReadUInt32LittleEndian(entry[0x28..]);
         }
+        if (count > MaxSections)
+            throw new BpfFormatException($"{count} sections is more than this reader accepts ({MaxSections})", path, Part, 0x3c);
         if ((ulong)count * (ulong)entrySize + sectionHeaders > (ulong)fileLength)
             throw new BpfFormatException($"{count} section headers at 0x{sectionHeaders:x} run past the end of the file", path, Part, 0x28);
         if (namesIndex >= count)
@@ -230,7 +235,10 @@ internal static class ElfBtfSection
 
         var table = new byte[checked((int)(count * (uint)entrySize))];
         KernelBtf.ReadExactly(file, table, (long)sectionHeaders, path);
-        var names = ReadSection(file, path, table.AsSpan((int)namesIndex * entrySize, 64), fileLength, "section name table");
+        var namesHeader = table.AsSpan((int)namesIndex * entrySize, 64);
+        if (BinaryPrimitives.ReadUInt64LittleEndian(namesHeader[0x20..]) > MaxNameTable)
+            throw new BpfFormatException("section name table is larger than 16 MiB", path, "section name table");
+        var names = ReadSection(file, path, namesHeader, fileLength, "section name table");
         var wanted = System.Text.Encoding.ASCII.GetBytes(sectionName);
         for (int i = 0; i < count; i++)
         {

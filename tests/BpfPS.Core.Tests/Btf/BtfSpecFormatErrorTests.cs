@@ -233,10 +233,12 @@ public class BtfSpecFormatErrorTests
     }
 
     [Theory]
-    [InlineData(3u, 0x00u, 24u, "int size 3")]
-    [InlineData(4u, 0x00u, 0u, "0 bits")]
+    [InlineData(17u, 0x00u, 24u, "int size 17")]
+    [InlineData(0u, 0x00u, 8u, "int size 0")]
     [InlineData(4u, 0x00u, 33u, "33 bits")]
+    [InlineData(16u, 0x00u, 129u, "129 bits")]
     [InlineData(4u, 0x03u, 32u, "encoding 0x3")]
+    [InlineData(4u, 0x10u, 32u, "bits outside")]
     public void MalformedInts(uint size, uint encoding, uint bits, string reason)
     {
         var b = new BtfBlob();
@@ -246,6 +248,18 @@ public class BtfSpecFormatErrorTests
         var e = Assert.Throws<BpfFormatException>(() => spec.GetType(1));
         Assert.Contains(reason, e.Reason);
         Assert.Equal(0, spec.DecodedTypeCount);
+    }
+
+    [Fact]
+    public void OddIntsTheKernelAcceptsDecode()
+    {
+        var b = new BtfBlob();
+        uint three = b.Int("u24", 3, bits: 24);
+        uint offset = b.Int("bits", 4, bits: 5, bitOffset: 3);
+        var spec = b.Parse();
+        Assert.Equal(3u, Assert.IsType<BtfInt>(spec.GetType(three)).ByteSize);
+        var o = Assert.IsType<BtfInt>(spec.GetType(offset));
+        Assert.Equal(((byte)3, (byte)5), (o.BitOffset, o.Bits));
     }
 
     [Fact]

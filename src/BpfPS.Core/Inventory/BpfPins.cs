@@ -31,7 +31,7 @@ public static partial class BpfPins
     {
         string full = CheckedPath(path);
         if (Directory.Exists(full))
-            throw new ArgumentException($"{full} is a directory, not a pinned object", nameof(path));
+            throw new ArgumentException($"{full} is a directory, not a pinned object");
         if (!File.Exists(full))
             throw new FileNotFoundException($"nothing is pinned at {full}", full);
         RequireBpfFs(full, full);
@@ -97,7 +97,7 @@ public static partial class BpfPins
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (path.Contains('\0'))
-            throw new ArgumentException("a pin path cannot contain NUL", nameof(path));
+            throw new ArgumentException("a pin path cannot contain NUL");
         return Path.GetFullPath(path).TrimEnd('/') is { Length: > 0 } full ? full : "/";
     }
 
@@ -108,7 +108,8 @@ public static partial class BpfPins
         // The default root is the one place we may mount on demand.
         if (IsUnderDefaultRoot(path) && EnsureDefaultMount() is null && BpfFileSystem.IsBpfFs(NearestExisting(existing)))
             return;
-        throw new ArgumentException($"{path} is not on a bpf filesystem (pins live under a bpffs mount such as {BpfFileSystem.DefaultPinRoot})", nameof(path));
+        // No parameter name: the message names the path, and ArgumentException would append "(Parameter 'path')".
+        throw new ArgumentException($"{path} is not on a bpf filesystem (pins live under a bpffs mount such as {BpfFileSystem.DefaultPinRoot})");
     }
 
     private static bool IsUnderDefaultRoot(string path) =>

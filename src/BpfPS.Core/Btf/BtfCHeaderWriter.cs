@@ -130,8 +130,33 @@ public static class BtfCHeaderWriter
 
         // ---- ordering -----------------------------------------------------------------------------------------------
 
+        /// <summary>Ordering recursion deeper than this is a reference cycle (pointers, modifiers, prototypes): malformed BTF.</summary>
+        private const int MaxOrderingDepth = 4096;
+        private int _orderingDepth;
+
         /// <summary>Makes the complete type usable (it is about to be embedded by value).</summary>
         private void Define(uint id)
+        {
+            Enter(id);
+            try { DefineUnchecked(id); }
+            finally { _orderingDepth--; }
+        }
+
+        /// <summary>Makes the type usable behind a pointer or in a prototype.</summary>
+        private void Declare(uint id)
+        {
+            Enter(id);
+            try { DeclareUnchecked(id); }
+            finally { _orderingDepth--; }
+        }
+
+        private void Enter(uint id)
+        {
+            if (++_orderingDepth > MaxOrderingDepth)
+                throw new BpfFormatException($"type [{id}]: types refer to each other deeper than {MaxOrderingDepth} (a cycle?)", Spec.Source, BtfWire.TypePart);
+        }
+
+        private void DefineUnchecked(uint id)
         {
             if (id == 0)
                 return;
@@ -187,7 +212,7 @@ public static class BtfCHeaderWriter
         }
 
         /// <summary>Makes the type usable where an incomplete type will do (behind a pointer, in a prototype).</summary>
-        private void Declare(uint id)
+        private void DeclareUnchecked(uint id)
         {
             if (id == 0)
                 return;

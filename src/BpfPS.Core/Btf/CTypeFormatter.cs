@@ -23,6 +23,17 @@ internal class CTypeFormatter
     private readonly Dictionary<uint, int> _alignment = new();
     private readonly Dictionary<uint, bool> _packed = new();
 
+    /// <summary>Inline anonymous types and prototypes nest at most this deep: only a cycle (impossible in C) goes further.</summary>
+    private const int MaxNesting = 64;
+    /// <summary>
+    /// One type's C text may not grow past this many characters: anonymous types and prototypes are written inline at
+    /// every use, so malformed BTF that shares them could otherwise make the text grow exponentially.
+    /// </summary>
+    private const int MaxTextLength = 1 << 20;
+    /// <summary>Gaps longer than this many bytes are padded with one char array rather than a line per 8 bytes.</summary>
+    private const long MaxPaddingLines = 512;
+    private int _prototypeNesting, _embeddingNesting;
+
     /// <param name="spec">The types.</param>
     /// <param name="wholeSpec">True when most types will be visited (an array cache), false for a few (a dictionary).</param>
     public CTypeFormatter(BtfSpec spec, bool wholeSpec = false)
@@ -108,7 +119,12 @@ internal class CTypeFormatter
                     id = a.ElementTypeId;
                     continue;
                 case BtfFuncProto f:
-                    declarator = (pointerOutside ? "(" + declarator + ")" : declarator) + Parameters(f, level);
+                    if (++_prototypeNesting > MaxNesting)
+                        throw new BpfFormatException($"type [{typeId}]: prototypes nest deeper than {MaxNesting} (a cycle?)", Spec.Source, BtfWire.TypePart);
+                    string parameters;
+                    try { parameters = Parameters(f, level); }
+                    finally { _prototypeNesting--; }
+                    declarator = (pointerOutside ? "(" + declarator + ")" : declarator) + parameters;
                     pointerOutside = false;
                     id = f.ReturnTypeId;
                     continue;
@@ -145,6 +161,7 @@ internal class CTypeFormatter
         {
             if (i > 0)
                 sb.Append(", ");
+            CheckLength(sb, f.Id);
             if (i == ps.Length - 1 && ps[i].TypeId == 0)
                 sb.Append("...");
             else
@@ -194,6 +211,8 @@ internal class CTypeFormatter
     /// <summary>Appends "struct name { members }" (with " __attribute__((packed))" when needed), no trailing ';'.</summary>
     public void AppendComposite(StringBuilder sb, BtfComposite c, int level)
     {
+        if (level > MaxNesting)
+            throw new BpfFormatException($"type [{c.Id}]: anonymous types nest deeper than {MaxNesting} (a cycle?)", Spec.Source, BtfWire.TypePart);
         bool packed = IsPacked(c);
         sb.Append(c.IsUnion ? "union" : "struct");
         if (c.Name.Length != 0)
@@ -215,6 +234,7 @@ internal class CTypeFormatter
                 else if (position < offset)
                     lines += AppendPadding(sb, position, offset, level + 1);
             }
+            CheckLength(sb, c.Id);
             sb.Append('\n');
             Indent(sb, level + 1);
             AppendDeclaration(sb, m.TypeId, m.Name, level + 1);
@@ -243,6 +263,17 @@ internal class CTypeFormatter
         int lines = 0;
         while (from < to)
         {
+            if (from % 8 == 0 && (to - from) / 64 > MaxPaddingLines)
+            {
+                // A gap of megabytes (malformed or absurd offsets) would otherwise be a line per 8 bytes.
+                long bytes = (to - from) / 8;
+                sb.Append('\n');
+                Indent(sb, level);
+                sb.Append("char __pad_").Append(from / 8).Append('[').Append(bytes).Append("];");
+                from += bytes * 8;
+                lines++;
+                continue;
+            }
             long gap = to - from;
             (string type, long bits) = (from % 8) != 0 ? ("char", Math.Min(gap, 8 - from % 8))
                 : from % 64 == 0 && gap >= 64 ? ("long", 64)
@@ -256,6 +287,12 @@ internal class CTypeFormatter
             lines++;
         }
         return lines;
+    }
+
+    private void CheckLength(StringBuilder sb, uint id)
+    {
+        if (sb.Length > MaxTextLength)
+            throw new BpfFormatException($"type [{id}]: C text is longer than {MaxTextLength} characters (anonymous types shared too often?)", Spec.Source, BtfWire.TypePart);
     }
 
     private static long RoundUp(long value, long multiple) => (value + multiple - 1) / multiple * multiple;
@@ -304,10 +341,21 @@ internal class CTypeFormatter
     {
         if (_alignment.TryGetValue(c.Id, out int known))
             return known;
+        // Each embedded struct is a few frames deeper: a long (malformed) chain would overflow the stack.
+        if (_embeddingNesting >= MaxNesting)
+            throw new BpfFormatException($"type [{c.Id}]: structs and unions embed each other deeper than {MaxNesting}", Spec.Source, BtfWire.TypePart);
         _alignment[c.Id] = 1;   // a by-value cycle (malformed) ends here
-        int align = IsPacked(c) ? 1 : NaturalAlign(c);
-        _alignment[c.Id] = align;
-        return align;
+        _embeddingNesting++;
+        try
+        {
+            int align = IsPacked(c) ? 1 : NaturalAlign(c);
+            _alignment[c.Id] = align;
+            return align;
+        }
+        finally
+        {
+            _embeddingNesting--;
+        }
     }
 
     private int NaturalAlign(BtfComposite c)

@@ -199,7 +199,8 @@ internal sealed partial class ObjectParser
         {
             ulong size = sized ? sym.Size : evenSize;
             long where = (long)section.Offset + (long)Math.Min(sym.Value, section.Size);
-            if (size < 4 || sym.Value > section.Size || size > section.Size - sym.Value)
+            // Against the bytes actually there: a NOBITS "maps" section has a size but no data.
+            if (size < 4 || sym.Value > (ulong)data.Length || size > (ulong)data.Length - sym.Value)
                 throw _elf.Error($"legacy map '{sym.Name}': definition at {sym.Value} (size {size}) lies outside the section", section.Name, where);
             var def = data.Slice((int)sym.Value, (int)size);
             for (int b = LegacyMapDefinitionSize; b < def.Length; b++)

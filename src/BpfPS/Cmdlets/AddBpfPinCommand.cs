@@ -50,7 +50,7 @@ public sealed class AddBpfPinCommand : PSCmdlet
             WriteVerbose($"Pinned {handle.Describe()} at {path}.");
             WriteObject(new PinEntry(path, handle.Kind, handle.Id, handle.Name));
         }
-        catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e))
         {
             WriteError(KernelObjectErrors.From(e, e is ArgumentException && BpfPins.IsOnBpfFs(path) ? target : path));
         }

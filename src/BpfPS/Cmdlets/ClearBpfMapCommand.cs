@@ -64,7 +64,7 @@ public sealed class ClearBpfMapCommand : PSCmdlet
             WriteVerbose($"{handle.Describe()}: {(MapKinds.IsArray(entries.Type) ? "zeroed" : "deleted")} {cleared} entries.");
             if (PassThru) WriteObject(cleared);
         }
-        catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e))
         {
             WriteError(KernelObjectErrors.From(e, KernelObjectArguments.Unwrap(map)));
         }

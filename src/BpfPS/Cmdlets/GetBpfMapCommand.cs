@@ -87,7 +87,7 @@ public sealed class GetBpfMapCommand : PSCmdlet
                     break;
             }
         }
-        catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e))
         {
             ThrowTerminatingError(KernelObjectErrors.From(e, null));
         }
@@ -102,7 +102,7 @@ public sealed class GetBpfMapCommand : PSCmdlet
         {
             if (describe() is { } described) WriteObject(described);
         }
-        catch (Exception e) when (ErrorRecords.IsWorkFailure(e) && e is not BpfSyscallException { IsPermissionDenied: true })
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e) && e is not BpfSyscallException { IsPermissionDenied: true })
         {
             WriteError(KernelObjectErrors.From(e, target));
         }

@@ -33,7 +33,7 @@ public sealed class GetBpfPinCommand : PSCmdlet
             var pins = PinIndex.Build(roots).Pins.Where(p => Kind is null || Kind.Contains(p.Kind));
             WriteObject(pins, enumerateCollection: true);
         }
-        catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e))
         {
             ThrowTerminatingError(KernelObjectErrors.From(e, Path));
         }

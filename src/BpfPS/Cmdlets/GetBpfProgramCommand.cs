@@ -86,7 +86,7 @@ public sealed class GetBpfProgramCommand : PSCmdlet
                     break;
             }
         }
-        catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e))
         {
             ThrowTerminatingError(KernelObjectErrors.From(e, null));
         }
@@ -101,7 +101,7 @@ public sealed class GetBpfProgramCommand : PSCmdlet
         {
             if (describe() is { } described) WriteObject(described);
         }
-        catch (Exception e) when (ErrorRecords.IsWorkFailure(e) && e is not BpfSyscallException { IsPermissionDenied: true })
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e) && e is not BpfSyscallException { IsPermissionDenied: true })
         {
             WriteError(KernelObjectErrors.From(e, target));
         }

@@ -11,6 +11,12 @@ namespace BpfPS;
 /// </summary>
 internal static class KernelObjectErrors
 {
+    /// <summary>
+    /// Failures of the work, as <see cref="ErrorRecords.IsWorkFailure"/> says, plus ItemNotFoundException: a RuntimeException,
+    /// but thrown here for a name that matches no map or program, which is the user's input, not PowerShell's control flow.
+    /// </summary>
+    public static bool IsFailure(Exception e) => e is ItemNotFoundException || ErrorRecords.IsWorkFailure(e);
+
     public static ErrorRecord From(Exception e, object? target) => e switch
     {
         BtfValueException value => Describe(

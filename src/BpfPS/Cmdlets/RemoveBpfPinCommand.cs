@@ -38,7 +38,7 @@ public sealed class RemoveBpfPinCommand : PSCmdlet
                 BpfPins.Unpin(path);
                 WriteVerbose($"Removed the pin at {path}.");
             }
-            catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
+            catch (Exception e) when (KernelObjectErrors.IsFailure(e))
             {
                 WriteError(KernelObjectErrors.From(e, path));
             }

@@ -24,7 +24,7 @@ public sealed partial class BtfValueCodec : ValueCodec
 
     /// <summary>A codec for values of type <paramref name="typeId"/> in <paramref name="spec"/>.</summary>
     /// <exception cref="BpfFormatException">The type has no size (void, function, forward declaration) or is malformed.</exception>
-    public BtfValueCodec(BtfSpec spec, uint typeId) : base(checked((int)RequireSpec(spec).SizeOf(typeId)))
+    public BtfValueCodec(BtfSpec spec, uint typeId) : base(SizeOf(spec, typeId))
     {
         Spec = spec;
         TypeId = typeId;
@@ -55,10 +55,14 @@ public sealed partial class BtfValueCodec : ValueCodec
         EncodeValue(TypeId, value, destination, path, 0, adapter);
     }
 
-    private static BtfSpec RequireSpec(BtfSpec spec)
+    /// <summary>The type's size, which must fit a .NET span (a map value is at most a few megabytes anyway).</summary>
+    private static int SizeOf(BtfSpec spec, uint typeId)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return spec;
+        uint size = spec.SizeOf(typeId);
+        return size <= int.MaxValue
+            ? (int)size
+            : throw new BpfFormatException($"type [{typeId}] is {size} bytes, too large for a value", spec.Source, "BTF type section");
     }
 
     private string Describe(uint typeId) => BtfTypeDisplay.Describe(Spec, typeId);

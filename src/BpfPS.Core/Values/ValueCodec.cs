@@ -42,13 +42,24 @@ public abstract class ValueCodec
 
     /// <summary>
     /// The codec for a key or value of <paramref name="size"/> bytes: by BTF type when <paramref name="btf"/> and a
-    /// non-zero <paramref name="typeId"/> are given and the type has that size, else raw bytes.
+    /// non-zero <paramref name="typeId"/> are given and the type has that size, else raw bytes (also when the BTF
+    /// cannot size the type).
     /// </summary>
     public static ValueCodec Create(BtfSpec? btf, uint typeId, int size)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(size);
-        if (btf is not null && typeId != 0 && btf.TryGetType(typeId, out _) && btf.SizeOf(typeId) == (uint)size)
-            return new BtfValueCodec(btf, typeId);
+        if (btf is not null && typeId != 0)
+        {
+            try
+            {
+                if (btf.TryGetType(typeId, out _) && btf.SizeOf(typeId) == (uint)size)
+                    return new BtfValueCodec(btf, typeId);
+            }
+            catch (BpfFormatException)
+            {
+                // A type BTF cannot size (malformed, or void/forward): the bytes are still readable as bytes.
+            }
+        }
         // No BTF, or BTF that disagrees with the kernel's size (the kernel checks this at create time, so only a
         // mismatched spec gets here): bytes are the honest representation.
         return new RawValueCodec(size);

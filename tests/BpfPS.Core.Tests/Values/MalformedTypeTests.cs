@@ -80,6 +80,15 @@ public class MalformedTypeTests
     }
 
     [Fact]
+    public void TypeLargerThanASpanIsRefused()
+    {
+        var b = new BtfBuilder();
+        uint u32 = b.AddInt("unsigned int", 4);
+        uint huge = b.AddArray(u32, u32, 0x3000_0000);   // 3 GiB: fits BTF's 32-bit sizes, not a .NET span
+        Assert.Throws<BpfFormatException>(() => new BtfValueCodec(b.BuildSpec(), huge));
+    }
+
+    [Fact]
     public void DuplicateMemberNamesAreRefused()
     {
         var b = new BtfBuilder();

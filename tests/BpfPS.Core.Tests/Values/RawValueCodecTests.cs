@@ -44,5 +44,18 @@ public class RawValueCodecTests
         Assert.IsType<BtfValueCodec>(ValueCodec.Create(spec, u32, 4));
         Assert.IsType<RawValueCodec>(ValueCodec.Create(spec, u32, 8));
         Assert.IsType<RawValueCodec>(ValueCodec.Create(spec, 0, 4));
+        Assert.IsType<RawValueCodec>(ValueCodec.Create(spec, 99, 4));   // no such type
+    }
+
+    [Fact]
+    public void TypesBtfCannotSizeFallBackToBytes()
+    {
+        var b = new BtfBuilder();
+        uint fwd = b.AddFwd("opaque");
+        uint loop = b.NextTypeId;
+        b.AddTypedef("loop", loop);
+        var spec = b.BuildSpec();
+        Assert.IsType<RawValueCodec>(ValueCodec.Create(spec, fwd, 4));
+        Assert.IsType<RawValueCodec>(ValueCodec.Create(spec, loop, 4));
     }
 }

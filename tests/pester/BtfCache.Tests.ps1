@@ -15,7 +15,8 @@ BeforeAll {
     }
 }
 
-Describe 'The kernel BTF cache' -Skip:(-not $HasKernelBtf) {
+Describe 'The kernel BTF cache' {
+    BeforeEach { Skip-Unless $HasKernelBtf $NeedsKernelBtf }
     It 'holds the kernel spec after a lookup, with the size and type count of the file' {
         $null = Get-BtfType -Name task_struct
         $cache = Get-BtfCache
@@ -26,7 +27,8 @@ Describe 'The kernel BTF cache' -Skip:(-not $HasKernelBtf) {
         $cache.RunspaceId | Should -Be ([runspace]::DefaultRunspace.Id)
     }
 
-    It 'counts the types bpftool counts' -Skip:(-not $Bpftool) {
+    It 'counts the types bpftool counts' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $null = Get-BtfType -Name task_struct
         $bpftoolCount = [regex]::Matches((& $Bpftool btf dump file $VmlinuxPath format raw) -join "`n", '(?m)^\[\d+\] ').Count
         (Get-BtfCache).TypeCount | Should -Be $bpftoolCount

@@ -7,7 +7,9 @@ BeforeAll {
 }
 
 Describe 'Export-BtfHeader' {
-    It 'writes a vmlinux.h that clang-14 compiles for -target bpf' -Skip:(-not ($HasKernelBtf -and $Clang)) {
+    It 'writes a vmlinux.h that clang-14 compiles for -target bpf' {
+        Skip-Unless $HasKernelBtf $NeedsKernelBtf
+        Skip-Unless $Clang $NeedsClang
         $header = Join-Path $TestDrive 'vmlinux.h'
         Export-BtfHeader -Path $header
         $header | Should -Exist
@@ -22,7 +24,8 @@ int read_len(struct sk_buff *skb) { return skb->len; }
         $LASTEXITCODE | Should -Be 0
     }
 
-    It 'writes the types of an object, which then compile' -Skip:(-not $Clang) {
+    It 'writes the types of an object, which then compile' {
+        Skip-Unless $Clang $NeedsClang
         $header = Join-Path $TestDrive 'counter.h'
         $file = Export-BtfHeader -Path $header -SourcePath $ExampleObject -PassThru
         $file | Should -BeOfType [System.IO.FileInfo]

@@ -10,8 +10,10 @@ BeforeAll {
     }
 }
 
-Describe 'Get-BtfType on kernel BTF' -Skip:(-not $HasKernelBtf) {
-    It 'finds a struct by exact name with the id, size and members bpftool reports' -Skip:(-not $Bpftool) {
+Describe 'Get-BtfType on kernel BTF' {
+    BeforeEach { Skip-Unless $HasKernelBtf $NeedsKernelBtf }
+    It 'finds a struct by exact name with the id, size and members bpftool reports' {
+        Skip-Unless $Bpftool $NeedsBpftool
         foreach ($name in 'task_struct', 'list_head', 'sk_buff', 'xdp_md') {
             $expected = $reference["STRUCT $name"]
             $type = Get-BtfType -Name $name -Kind Struct
@@ -24,7 +26,8 @@ Describe 'Get-BtfType on kernel BTF' -Skip:(-not $HasKernelBtf) {
         }
     }
 
-    It 'gets a type by id' -Skip:(-not $Bpftool) {
+    It 'gets a type by id' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $type = Get-BtfType -Id $reference['STRUCT task_struct'].Id
         $type.Name | Should -Be 'task_struct'
         $type.Kind | Should -Be 'Struct'
@@ -42,7 +45,8 @@ Describe 'Get-BtfType on kernel BTF' -Skip:(-not $HasKernelBtf) {
         (Get-BtfType -Name TASK_STRUCT -Kind Struct).Name | Should -Be 'task_struct'
     }
 
-    It 'filters with wildcards and kinds, returning exactly what bpftool lists' -Skip:(-not $Bpftool) {
+    It 'filters with wildcards and kinds, returning exactly what bpftool lists' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $dump = (& $Bpftool btf dump file $VmlinuxPath format raw) -join "`n"
         $expected = [regex]::Matches($dump, "(?m)^\[(\d+)\] (STRUCT|UNION) 'sk_buff[^']*'") | ForEach-Object { [uint32]$_.Groups[1].Value }
         $found = Get-BtfType -Name 'sk_buff*' -Kind Struct, Union
@@ -103,7 +107,8 @@ Describe 'Get-BtfType on kernel BTF' -Skip:(-not $HasKernelBtf) {
 }
 
 Describe 'Get-BtfType -Path' {
-    It 'reads the .BTF section of a compiled object, as bpftool does' -Skip:(-not $Bpftool) {
+    It 'reads the .BTF section of a compiled object, as bpftool does' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $expected = Get-BpftoolTypes -Path $ExampleObject | Where-Object Kind -In 'VAR', 'FUNC', 'STRUCT'
         $found = Get-BtfType -Path $ExampleObject -Kind Var, Func, Struct
         $found.Id | Should -Be $expected.Id
@@ -125,7 +130,8 @@ Describe 'Get-BtfType -Path' {
         (Get-Item $ExampleObject | Get-BtfType -Name xdp_md).Kind | Should -Be 'Struct'
     }
 
-    It 'reads a raw BTF file' -Skip:(-not $HasKernelBtf) {
+    It 'reads a raw BTF file' {
+        Skip-Unless $HasKernelBtf $NeedsKernelBtf
         Copy-Item $VmlinuxPath TestDrive:/vmlinux.btf
         (Get-BtfType -Path TestDrive:/vmlinux.btf -Name task_struct -Kind Struct).Size |
             Should -Be (Get-BtfType -Name task_struct -Kind Struct).Size
@@ -166,7 +172,8 @@ Describe 'Get-BtfType -Path' {
 }
 
 Describe 'Get-BtfType -Module' {
-    It 'lists only the types a kernel module adds' -Skip:($KernelModulesWithBtf.Count -eq 0) {
+    It 'lists only the types a kernel module adds' {
+        Skip-Unless ($KernelModulesWithBtf.Count -gt 0) $NeedsModuleBtf
         $module = $KernelModulesWithBtf[0]
         $null = Get-BtfType -Name list_head
         $kernelTypeCount = (Get-BtfCache).TypeCount

@@ -1,8 +1,4 @@
-BeforeDiscovery {
-    . $PSScriptRoot/Common.ps1
-    $canLoad = $IsRoot
-    $rootReason = 'loading BPF programs needs root (CAP_BPF); this run is not root'
-}
+BeforeDiscovery { . $PSScriptRoot/Common.ps1 }
 
 BeforeAll {
     . $PSScriptRoot/Common.ps1
@@ -35,9 +31,10 @@ AfterAll {
     Get-BpfCollection | Remove-BpfCollection
 }
 
-Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
+Describe 'Import-BpfCollection' {
+    BeforeEach { Skip-Unless $IsRoot $NeedsRoot }
     BeforeAll {
-        $collection = Import-BpfCollection -Path $ExampleObject
+        $collection = if ($IsRoot) { Import-BpfCollection -Path $ExampleObject }
     }
     AfterAll {
         if ($collection) { Remove-BpfCollection $collection }
@@ -50,7 +47,8 @@ Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
         $collection.Programs.count_packets.Type | Should -Be 'Xdp'
     }
 
-    It 'reports the program as the kernel knows it (bpftool prog show)' -Skip:(-not $Bpftool) {
+    It 'reports the program as the kernel knows it (bpftool prog show)' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $program = $collection.Programs.count_packets
         $kernel = Get-BpftoolJson @('prog', 'show', 'id', $program.Id)
         $kernel.type | Should -Be 'xdp'
@@ -60,7 +58,8 @@ Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
         $program.Fd.IsClosed | Should -BeFalse
     }
 
-    It 'reports the maps as the kernel knows them (bpftool map show)' -Skip:(-not $Bpftool) {
+    It 'reports the maps as the kernel knows them (bpftool map show)' {
+        Skip-Unless $Bpftool $NeedsBpftool
         foreach ($map in $collection.Maps.Values) {
             $kernel = Get-BpftoolJson @('map', 'show', 'id', $map.Id)
             $kernel.bytes_key | Should -Be $map.KeySize
@@ -71,7 +70,8 @@ Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
         (Get-BpftoolJson @('map', 'show', 'id', $collection.Maps.by_ethertype.Id)).type | Should -Be 'hash'
     }
 
-    It 'relocates against the runspace''s kernel BTF instead of parsing it again' -Skip:(-not $HasKernelBtf) {
+    It 'relocates against the runspace''s kernel BTF instead of parsing it again' {
+        Skip-Unless $HasKernelBtf $NeedsKernelBtf
         $null = Get-BtfType -Name xdp_md
         $before = Get-BtfCache
         $again = Import-BpfCollection -Path $ExampleObject
@@ -124,14 +124,16 @@ Describe 'Import-BpfCollection' -Skip:(-not $canLoad) {
     }
 }
 
-Describe 'Import-BpfCollection options' -Skip:(-not $canLoad) {
+Describe 'Import-BpfCollection options' {
+    BeforeEach { Skip-Unless $IsRoot $NeedsRoot }
     It 'keeps the verifier log with -VerifierLog' {
         $collection = Import-BpfCollection -Path $ExampleObject -VerifierLog
         try { $collection.Programs.count_packets.VerifierLog | Should -Match 'processed \d+ insns' }
         finally { Remove-BpfCollection $collection }
     }
 
-    It 'relocates against a BTF file given with -KernelBtf' -Skip:(-not $HasKernelBtf) {
+    It 'relocates against a BTF file given with -KernelBtf' {
+        Skip-Unless $HasKernelBtf $NeedsKernelBtf
         Copy-Item $VmlinuxPath TestDrive:/target.btf
         $collection = Import-BpfCollection -Path $ExampleObject -KernelBtf TestDrive:/target.btf
         try { $collection.Programs.Keys | Should -Be @('count_packets') }
@@ -143,7 +145,8 @@ Describe 'Import-BpfCollection options' -Skip:(-not $canLoad) {
             Should -Throw -ErrorId 'PathNotFound,BpfPS.Cmdlets.ImportBpfCollectionCommand'
     }
 
-    It 'pins maps declared LIBBPF_PIN_BY_NAME under -PinPath, and reuses the pin' -Skip:(-not $BpffsMounted) {
+    It 'pins maps declared LIBBPF_PIN_BY_NAME under -PinPath, and reuses the pin' {
+        Skip-Unless $BpffsMounted $NeedsBpffs
         $object = Join-Path $FixturesPath 'btf_maps.o'
         if (-not (Test-Path $object)) { Set-ItResult -Skipped -Because "$object was not built (run build.ps1 fixtures)"; return }
         $pins = "/sys/fs/bpf/bpfps-pester-$PID"
@@ -164,9 +167,10 @@ Describe 'Import-BpfCollection options' -Skip:(-not $canLoad) {
     }
 }
 
-Describe 'Invoke-BpfProgram' -Skip:(-not $canLoad) {
+Describe 'Invoke-BpfProgram' {
+    BeforeEach { Skip-Unless $IsRoot $NeedsRoot }
     BeforeAll {
-        $collection = Import-BpfCollection -Path $ExampleObject
+        $collection = if ($IsRoot) { Import-BpfCollection -Path $ExampleObject }
     }
     AfterAll {
         if ($collection) { Remove-BpfCollection $collection }
@@ -179,7 +183,8 @@ Describe 'Invoke-BpfProgram' -Skip:(-not $canLoad) {
         $result.DataOut | Should -Be $ipv4Frame
     }
 
-    It 'changes the map the program writes, as bpftool sees it' -Skip:(-not $Bpftool) {
+    It 'changes the map the program writes, as bpftool sees it' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $mapId = $collection.Maps.packets.Id
         $before = Get-PacketCount $mapId
         $collection.Programs.Values | Invoke-BpfProgram -Data $ipv4Frame -Repeat 5 | Out-Null
@@ -200,8 +205,10 @@ Describe 'Invoke-BpfProgram' -Skip:(-not $canLoad) {
     }
 }
 
-Describe 'Remove-BpfCollection and cleanup' -Skip:(-not $canLoad) {
-    It 'closes the programs: the kernel frees them' -Skip:(-not $Bpftool) {
+Describe 'Remove-BpfCollection and cleanup' {
+    BeforeEach { Skip-Unless $IsRoot $NeedsRoot }
+    It 'closes the programs: the kernel frees them' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $collection = Import-BpfCollection -Path $ExampleObject
         $programId = $collection.Programs.count_packets.Id
         Remove-BpfCollection $collection
@@ -224,7 +231,8 @@ Describe 'Remove-BpfCollection and cleanup' -Skip:(-not $canLoad) {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'ProgramRemoved,*'
     }
 
-    It 'closes what a runspace loaded when the runspace closes' -Skip:(-not $Bpftool) {
+    It 'closes what a runspace loaded when the runspace closes' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $ps = [powershell]::Create()
         try {
             $id = $ps.AddScript("Import-Module '$ModulePath'; (Import-BpfCollection '$ExampleObject').Programs.count_packets.Id").Invoke()[0]
@@ -236,7 +244,8 @@ Describe 'Remove-BpfCollection and cleanup' -Skip:(-not $canLoad) {
         Wait-Gone prog $id | Should -BeTrue
     }
 
-    It 'closes what the runspace loaded on Remove-Module' -Skip:(-not $Bpftool) {
+    It 'closes what the runspace loaded on Remove-Module' {
+        Skip-Unless $Bpftool $NeedsBpftool
         $ps = [powershell]::Create()
         try {
             $id = $ps.AddScript("Import-Module '$ModulePath'; `$id = (Import-BpfCollection '$ExampleObject').Programs.count_packets.Id; Remove-Module BpfPS; `$id").Invoke()[0]
@@ -286,7 +295,8 @@ Describe 'Import-BpfCollection errors' {
         $err[0].TargetObject | Should -Be $ExampleObject
     }
 
-    It 'reports a verifier rejection as InvalidOperation with the log' -Skip:(-not $canLoad) {
+    It 'reports a verifier rejection as InvalidOperation with the log' {
+        Skip-Unless $IsRoot $NeedsRoot
         $object = Join-Path $FixturesPath 'verifier_reject.o'
         if (-not (Test-Path $object)) { Set-ItResult -Skipped -Because "$object was not built (run build.ps1 fixtures)"; return }
         $null = Import-BpfCollection -Path $object -ErrorVariable err -ErrorAction SilentlyContinue

@@ -1,5 +1,5 @@
-# Dot-sourced by every *.Tests.ps1, in BeforeDiscovery (for -Skip conditions) and in BeforeAll (for the tests):
-# where the module and fixtures are, and what this machine can do.
+# Dot-sourced by every *.Tests.ps1, in BeforeDiscovery (for -ForEach data) and in BeforeAll (for the tests): where the
+# module and fixtures are, what this machine can do, and Skip-Unless to skip a test with the reason when it cannot.
 $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $ModulePath = if ($env:BPFPS_MODULE_PATH) { $env:BPFPS_MODULE_PATH } else { Join-Path $RepoRoot 'out/BpfPS/BpfPS.psd1' }
 $FixturesPath = if ($env:BPFPS_FIXTURES_PATH) { $env:BPFPS_FIXTURES_PATH } else { Join-Path $RepoRoot 'build/fixtures' }
@@ -7,12 +7,25 @@ $ExampleObject = Join-Path $RepoRoot 'examples/packet_counter.o'
 
 $VmlinuxPath = '/sys/kernel/btf/vmlinux'
 $HasKernelBtf = Test-Path $VmlinuxPath
-$IsRoot = [Environment]::IsPrivilegedProcess
+# BPFPS_PESTER_UNPRIVILEGED=1 runs the suite as if not root, to check that root-only tests skip cleanly.
+$IsRoot = [Environment]::IsPrivilegedProcess -and -not $env:BPFPS_PESTER_UNPRIVILEGED
 $Bpftool = @(Get-Command bpftool -ErrorAction Ignore | ForEach-Object Source) + @('/usr/sbin/bpftool') |
     Where-Object { Test-Path $_ } | Select-Object -First 1
 $Clang = Get-Command clang-14 -ErrorAction Ignore | ForEach-Object Source
 $KernelModulesWithBtf = @(if (Test-Path /sys/kernel/btf) { Get-ChildItem /sys/kernel/btf | Where-Object Name -NE 'vmlinux' | ForEach-Object Name })
 $BpffsMounted = [bool](Get-Content /proc/mounts -ErrorAction Ignore | Where-Object { ($_ -split ' ')[1] -eq '/sys/fs/bpf' -and ($_ -split ' ')[2] -eq 'bpf' })
+
+$NeedsRoot = 'needs root (CAP_BPF) to load programs, and this run is not root'
+$NeedsKernelBtf = 'the kernel publishes no BTF (/sys/kernel/btf/vmlinux is missing)'
+$NeedsBpftool = 'bpftool is not installed (run build.ps1 prerequisites)'
+$NeedsClang = 'clang-14 is not installed (run build.ps1 prerequisites)'
+$NeedsModuleBtf = 'no loaded kernel module publishes BTF on this machine'
+$NeedsBpffs = 'bpffs is not mounted at /sys/fs/bpf'
+
+# Marks the running test skipped, saying why, unless the machine can run it (call it from It or BeforeEach).
+function Skip-Unless($Condition, [string] $Reason) {
+    if (-not $Condition) { Set-ItResult -Skipped -Because $Reason }
+}
 
 # bpftool's view of a BTF file, the independent reference the tests compare against: one object per type with its
 # id, kind, name, size and member lines, parsed from `bpftool btf dump file <path> format raw`.

@@ -8,7 +8,8 @@ BeforeAll {
     }
 }
 
-Describe 'Tab completion of BTF type names' -Skip:(-not $HasKernelBtf) {
+Describe 'Tab completion of BTF type names' {
+    BeforeEach { Skip-Unless $HasKernelBtf $NeedsKernelBtf }
     It 'offers kernel type names that start with what was typed' {
         $matches = Complete 'Get-BtfType -Name task_stru'
         $matches.CompletionText | Should -Contain 'task_struct'
@@ -46,7 +47,8 @@ Describe 'Tab completion of BTF type names' -Skip:(-not $HasKernelBtf) {
 }
 
 Describe 'Tab completion of kernel module names' {
-    It 'offers the modules under /sys/kernel/btf' -Skip:($KernelModulesWithBtf.Count -eq 0) {
+    It 'offers the modules under /sys/kernel/btf' {
+        Skip-Unless ($KernelModulesWithBtf.Count -gt 0) $NeedsModuleBtf
         (Complete 'Get-BtfType -Module ').CompletionText | Sort-Object | Should -Be ($KernelModulesWithBtf | Sort-Object)
     }
 

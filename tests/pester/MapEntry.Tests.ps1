@@ -1,7 +1,4 @@
-BeforeDiscovery {
-    . $PSScriptRoot/Common.ps1
-    $canLoad = $IsRoot
-}
+BeforeDiscovery { . $PSScriptRoot/Common.ps1 }
 
 BeforeAll {
     . $PSScriptRoot/Common.ps1
@@ -11,12 +8,13 @@ BeforeAll {
     }
 }
 
-Describe 'Map entry cmdlets' -Skip:(-not $canLoad) {
+Describe 'Map entry cmdlets' {
     BeforeEach {
+        Skip-Unless $IsRoot $NeedsRoot
         $collection = Import-BpfCollection -Path $ExampleObject
     }
     AfterEach {
-        Remove-BpfCollection $collection
+        if ($collection) { Remove-BpfCollection $collection }
     }
 
     It 'reads what the program counted, decoded by BTF' {
@@ -30,7 +28,8 @@ Describe 'Map entry cmdlets' -Skip:(-not $canLoad) {
         $counts | ForEach-Object { $_.Map | Should -Be 'by_ethertype' }
     }
 
-    It 'agrees with bpftool about the values in the kernel' -Skip:(-not $Bpftool) {
+    It 'agrees with bpftool about the values in the kernel' {
+        Skip-Unless $Bpftool $NeedsBpftool
         Invoke-BpfProgram -Collection $collection -Name count_packets -Data (New-Frame 0x0800) -Repeat 7 | Out-Null
         $dump = & $Bpftool map dump id $collection.Maps.packets.Id -j | ConvertFrom-Json
         $kernel = [BitConverter]::ToUInt64([byte[]]($dump[0].value | ForEach-Object { [Convert]::ToByte($_, 16) }), 0)

@@ -30,10 +30,27 @@ public sealed class BpfSyscallException : Exception
         var message = $"bpf({CommandName(command)}) failed: {Errno.Describe(errno)}";
         if (detail is not null) message += $": {detail}";
         if (errno == Errno.EPERM)
-            message += Environment.IsPrivilegedProcess
+            message += HasBpfCapability()
                 ? " (refused although this process is privileged: the kernel does not permit this here, e.g. lockdown or an unsupported program type)"
                 : $" ({PermissionHint})";
         return message;
+    }
+
+    /// <summary>
+    /// Whether this process holds CAP_BPF or CAP_SYS_ADMIN in its effective set (CapEff in /proc/self/status): root whose
+    /// capabilities were dropped (setpriv, capsh, a container) is not privileged for bpf(), whatever its uid.
+    /// </summary>
+    internal static bool HasBpfCapability()
+    {
+        const int CapSysAdmin = 21, CapBpf = 39;   // linux/capability.h
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("CapEff:", StringComparison.Ordinal))
+                    return (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << CapSysAdmin | 1UL << CapBpf)) != 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+        return Environment.IsPrivilegedProcess;
     }
 
     /// <summary>"BPF_MAP_CREATE" style name, as in the uapi header.</summary>

@@ -300,7 +300,7 @@ internal sealed class CollectionLoader
     {
         var message = $"the kernel refused the program: {Errno.Describe(e.ErrorNumber)}";
         if (e.IsPermissionDenied)
-            message += Environment.IsPrivilegedProcess
+            message += BpfSyscallException.HasBpfCapability()
                 ? " although this process is privileged"
                 : $" ({BpfSyscallException.PermissionHint})";
         if (VerifierLogs.ExplainPoisonedInstruction(e.Log, relocated.CoreRelocations) is string core) message += "\n" + core;

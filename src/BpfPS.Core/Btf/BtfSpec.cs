@@ -27,7 +27,7 @@ public sealed partial class BtfSpec
     private readonly string _source;
     private readonly BtfSpec? _base;
     private readonly ReadOnlyMemory<byte> _raw;
-    private readonly int _typeStart, _typeLength, _stringStart, _stringLength;
+    private readonly int _typeStart, _stringStart, _stringLength;
     /// <summary>String offsets below this belong to the base (split BTF); 0 for a standalone blob.</summary>
     private readonly uint _stringBase;
     private readonly uint _firstId;
@@ -39,14 +39,13 @@ public sealed partial class BtfSpec
     private int _decodedCount;
     private readonly BtfVoid _void;
 
-    private BtfSpec(string source, BtfSpec? baseSpec, ReadOnlyMemory<byte> raw, int typeStart, int typeLength,
+    private BtfSpec(string source, BtfSpec? baseSpec, ReadOnlyMemory<byte> raw, int typeStart,
         int stringStart, int stringLength, uint[] typeOffsets, int typeCount)
     {
         _source = source;
         _base = baseSpec;
         _raw = raw;
         _typeStart = typeStart;
-        _typeLength = typeLength;
         _stringStart = stringStart;
         _stringLength = stringLength;
         _stringBase = baseSpec?.StringsEnd ?? 0;
@@ -104,7 +103,7 @@ public sealed partial class BtfSpec
         ulong firstId = baseSpec?.NextTypeId ?? 1;
         if (firstId + (ulong)count > int.MaxValue)
             throw new BpfFormatException($"too many types ({count} after id {firstId})", source, BtfWire.TypePart, 0);
-        return new BtfSpec(source, baseSpec, raw, (int)typeStart, (int)typeLen, (int)strStart, (int)strLen, offsets, count);
+        return new BtfSpec(source, baseSpec, raw, (int)typeStart, (int)strStart, (int)strLen, offsets, count);
     }
 
     /// <summary>

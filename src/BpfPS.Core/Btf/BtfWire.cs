@@ -15,7 +15,6 @@ internal static class BtfWire
     public const int HeaderSize = 24;
     /// <summary>sizeof(struct btf_type): name_off, info, size_or_type.</summary>
     public const int TypeSize = 12;
-    public const int MaxKind = (int)BtfKind.Enum64;
 
     public const string HeaderPart = "BTF header";
     public const string TypePart = "BTF type section";

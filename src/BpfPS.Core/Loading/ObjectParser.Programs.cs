@@ -262,6 +262,7 @@ internal sealed partial class ObjectParser
         if (_btfExt is null) return;
         bool isMain = ReferenceEquals(main, f);
         _btfExt.Sections.TryGetValue(f.SectionName, out var records);
+        var order = records is null ? default : OrderOf(records);
         int first = f.SectionInstructionOffset, end = first + f.Instructions.Length, shift = start - first;
 
         if (isMain || linked.HasFuncInfo)
@@ -269,9 +270,12 @@ internal sealed partial class ObjectParser
             int before = linked.FuncInfos.Count;
             if (records is not null)
             {
-                foreach (var fi in records.FuncInfos)
+                var all = records.FuncInfos.AsSpan();
+                for (int i = FirstAtOrAfter(all, order.FuncInfos, static r => r.InstructionOffset, first); i < all.Length; i++)
                 {
-                    if (fi.InstructionOffset >= first && fi.InstructionOffset < end)
+                    var fi = all[i];
+                    if (fi.InstructionOffset >= end) { if (order.FuncInfos) break; continue; }
+                    if (fi.InstructionOffset >= first)
                         linked.FuncInfos.Add(fi with { InstructionOffset = fi.InstructionOffset + shift });
                 }
             }
@@ -285,9 +289,12 @@ internal sealed partial class ObjectParser
             int before = linked.LineInfos.Count;
             if (records is not null)
             {
-                foreach (var li in records.LineInfos)
+                var all = records.LineInfos.AsSpan();
+                for (int i = FirstAtOrAfter(all, order.LineInfos, static r => r.InstructionOffset, first); i < all.Length; i++)
                 {
-                    if (li.InstructionOffset >= first && li.InstructionOffset < end)
+                    var li = all[i];
+                    if (li.InstructionOffset >= end) { if (order.LineInfos) break; continue; }
+                    if (li.InstructionOffset >= first)
                         linked.LineInfos.Add(li with { InstructionOffset = li.InstructionOffset + shift });
                 }
             }
@@ -298,12 +305,59 @@ internal sealed partial class ObjectParser
 
         if (records is not null)
         {
-            foreach (var cr in records.CoreRelocations)
+            var all = records.CoreRelocations.AsSpan();
+            for (int i = FirstAtOrAfter(all, order.CoreRelocations, static r => r.InstructionOffset, first); i < all.Length; i++)
             {
-                if (cr.InstructionOffset >= first && cr.InstructionOffset < end)
+                var cr = all[i];
+                if (cr.InstructionOffset >= end) { if (order.CoreRelocations) break; continue; }
+                if (cr.InstructionOffset >= first)
                     linked.CoreRelocations.Add(cr with { InstructionOffset = cr.InstructionOffset + shift });
             }
         }
+    }
+
+    /// <summary>Whether each kind of a section's .BTF.ext records is in instruction order (clang writes them so).</summary>
+    private readonly record struct ExtRecordOrder(bool FuncInfos, bool LineInfos, bool CoreRelocations);
+
+    private readonly Dictionary<string, ExtRecordOrder> _extRecordOrder = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Checked once per section: then each function finds its records by binary search instead of every entry point
+    /// scanning all of its section's records (quadratic when one section holds hundreds of programs).
+    /// </summary>
+    private ExtRecordOrder OrderOf(BtfExtSection records)
+    {
+        if (!_extRecordOrder.TryGetValue(records.SectionName, out var order))
+        {
+            order = new ExtRecordOrder(
+                IsInOrder(records.FuncInfos.AsSpan(), static r => r.InstructionOffset),
+                IsInOrder(records.LineInfos.AsSpan(), static r => r.InstructionOffset),
+                IsInOrder(records.CoreRelocations.AsSpan(), static r => r.InstructionOffset));
+            _extRecordOrder.Add(records.SectionName, order);
+        }
+        return order;
+    }
+
+    private static bool IsInOrder<T>(ReadOnlySpan<T> records, Func<T, int> offsetOf)
+    {
+        for (int i = 1; i < records.Length; i++)
+        {
+            if (offsetOf(records[i]) < offsetOf(records[i - 1])) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Index of the first record at or after <paramref name="first"/> when in order; 0 (scan all) when not.</summary>
+    private static int FirstAtOrAfter<T>(ReadOnlySpan<T> records, bool inOrder, Func<T, int> offsetOf, int first)
+    {
+        if (!inOrder) return 0;
+        int lo = 0, hi = records.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (offsetOf(records[mid]) < first) lo = mid + 1; else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>The relocations the loader still has to apply (libbpf's bpf_object__relocate_data), by instruction index.</summary>

@@ -19,15 +19,19 @@
       package        Builds out/package/BpfPS.<version>.nupkg, installable with Install-PSResource from a folder repository.
       prerequisites  Installs (as root) or lists (otherwise) the system packages the tests need; mounts bpffs.
       clean          Removes out/, build/ and stray bin/obj folders.
+      fuzz           Fuzzes the ELF, BTF, BTF.ext, object and CO-RE readers for -Minutes (default 10); see docs/reliability.md.
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0, ValueFromRemainingArguments)]
-    [ValidateSet('build', 'fixtures', 'examples', 'test', 'demo', 'bench', 'package', 'prerequisites', 'clean')]
+    [ValidateSet('build', 'fixtures', 'examples', 'test', 'demo', 'bench', 'package', 'prerequisites', 'clean', 'fuzz')]
     [string[]] $Task = @('build'),
 
     [ValidateSet('Release', 'Debug')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # fuzz: how long to fuzz, in minutes, shared by the targets.
+    [double] $Minutes = 10
 )
 
 Set-StrictMode -Version Latest
@@ -336,6 +340,18 @@ function Invoke-Package {
     Write-Host '  Install-PSResource -Name BpfPS -Repository BpfPSLocal'
 }
 
+function Invoke-Fuzz {
+    # The structure-aware in-process fuzzer (fuzz/BpfPS.Fuzz, the engine the suite runs for a minute), seeded with the
+    # fixtures; findings land in tests/BpfPS.Core.Tests/Hardening/regressions, replayed by the suite from then on.
+    Invoke-Fixtures
+    Write-Step "Fuzz ($Minutes min)"
+    $project = Join-Path $Root 'fuzz/BpfPS.Fuzz/BpfPS.Fuzz.csproj'
+    Invoke-Native dotnet @('build', $project, '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--nologo', '-v', 'q')
+    $driver = Join-Path $ArtifactsDir 'bin/BpfPS.Fuzz/release/BpfPS.Fuzz.dll'
+    Invoke-Native dotnet @($driver, 'run', '--minutes', "$Minutes", '--seeds', $FixturesOut,
+        '--findings', (Join-Path $Root 'tests/BpfPS.Core.Tests/Hardening/regressions'))
+}
+
 function Invoke-Clean {
     Write-Step 'Clean'
     foreach ($path in @($BuildDir, (Join-Path $Root 'out'))) {
@@ -362,6 +378,7 @@ try {
             'package' { Invoke-Package }
             'prerequisites' { Invoke-Prerequisites }
             'clean' { Invoke-Clean }
+            'fuzz' { Invoke-Fuzz }
         }
     }
 }

@@ -17,8 +17,9 @@ internal static class Commands
     {
         string dir = o.Get("seeds", Path.Combine(Root(), "build", "fixtures"));
         var objects = FuzzSeeds.ObjectsIn(dir).ToList();
-        string example = Path.Combine(Root(), "examples", "packet_counter.o");
-        if (File.Exists(example)) objects.Add(("packet_counter.o", File.ReadAllBytes(example)));
+        // The shipped example and cilium/ebpf's benchmark object (30 programs with CO-RE, a legacy maps section).
+        foreach (var extra in new[] { Path.Combine(Root(), "examples", "packet_counter.o"), Path.Combine(Root(), "..", "shared", "bench", "cilium-manyprogs-el.elf") })
+            if (File.Exists(extra)) objects.Add((Path.GetFileName(extra), File.ReadAllBytes(extra)));
         if (objects.Count == 0) throw new InvalidOperationException($"no .o files in {dir}: run ./build.ps1 fixtures first");
         return objects;
     }

@@ -108,11 +108,21 @@ public sealed partial class BtfValueCodec
                 values[i] = DecodeBitfield(member, bytes);
                 continue;
             }
-            uint size = Spec.SizeOf(member.TypeId);
-            // CompositeLayout checked the member against its composite's size, and the composite against the bytes.
-            values[i] = DecodeValue(member.TypeId, bytes.Slice((int)(member.BitOffset / 8), (int)size), depth + 1);
+            values[i] = DecodeValue(member.TypeId, MemberBytes(bytes, member), depth + 1);
         }
         return new BtfRecord(layout, values);
+    }
+
+    /// <summary>
+    /// A whole-byte member's bytes. CompositeLayout already placed every member inside its composite; checking again
+    /// here keeps a layout bug from ever becoming an out-of-range slice.
+    /// </summary>
+    private ReadOnlySpan<byte> MemberBytes(ReadOnlySpan<byte> bytes, FlatMember member)
+    {
+        ulong offset = member.BitOffset / 8, size = Spec.SizeOf(member.TypeId);
+        if (offset + size > (ulong)bytes.Length)
+            throw Malformed($"{TypeName}: member '{member.Name}' ({size} bytes at offset {offset}) lies outside the {bytes.Length}-byte value");
+        return bytes.Slice((int)offset, (int)size);
     }
 
     private object DecodeBitfield(FlatMember member, ReadOnlySpan<byte> bytes)

@@ -188,7 +188,10 @@ public sealed partial class BtfValueCodec
                 EncodeBitfield(member, memberValue, destination, memberPath, adapter);
                 continue;
             }
-            var slice = destination.Slice((int)(member.BitOffset / 8), (int)Spec.SizeOf(member.TypeId));
+            ulong offset = member.BitOffset / 8, size = Spec.SizeOf(member.TypeId);
+            if (offset + size > (ulong)destination.Length)
+                throw Malformed($"{TypeName}: member '{member.Name}' ({size} bytes at offset {offset}) lies outside the {destination.Length}-byte value");
+            var slice = destination.Slice((int)offset, (int)size);
             slice.Clear();   // in a union a later member replaces an earlier one's bytes
             EncodeValue(member.TypeId, memberValue, slice, memberPath, depth + 1, adapter);
         }

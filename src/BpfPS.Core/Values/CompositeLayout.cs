@@ -110,8 +110,9 @@ internal sealed class CompositeLayout
                 uint inner = spec.SkipModsAndTypedefs(member.TypeId);
                 if (spec.GetType(inner) is BtfComposite nested)
                 {
-                    if (offset / 8 + nested.ByteSize > (ulong)uint.MaxValue)
-                        throw Malformed(spec, $"{BtfTypeDisplay.Describe(spec, composite.Id)}: anonymous member at bit {offset} overflows");
+                    // Its members are checked against it, so it must lie whole inside this composite.
+                    if (member.BitOffset % 8 != 0 || member.BitOffset / 8 + (ulong)nested.ByteSize > composite.ByteSize)
+                        throw Malformed(spec, $"{BtfTypeDisplay.Describe(spec, composite.Id)}: anonymous {BtfTypeDisplay.Describe(spec, inner)} ({nested.ByteSize} bytes at bit {member.BitOffset}) lies outside the {composite.ByteSize}-byte type");
                     Flatten(spec, nested, (uint)offset, members, seen, nesting + 1);
                 }
                 // Anything else unnamed is padding (an unnamed bitfield such as "int :3"): it holds no value.

@@ -44,6 +44,19 @@ public class MalformedTypeTests
     }
 
     [Fact]
+    public void AnonymousMemberOutsideItsParentIsRefused()
+    {
+        // The inner struct's own members fit it, but it sits past the end of the outer struct (found by the damage test).
+        var b = new BtfBuilder();
+        uint u32 = b.AddInt("unsigned int", 4);
+        uint inner = b.AddStruct("", 4, new BtfMember("x", u32, 0, 0));
+        uint outer = b.AddStruct("outer", 4, new BtfMember("", inner, 64, 0));
+        var spec = b.BuildSpec();
+        Assert.Throws<BpfFormatException>(() => BtfValueCodec.Decode(spec, outer, new byte[4]));
+        Assert.Throws<BpfFormatException>(() => BtfValueCodec.Encode(spec, outer, new System.Collections.Hashtable { ["x"] = 1 }));
+    }
+
+    [Fact]
     public void ManyZeroSizedElementsAreRefusedBeforeAllocating()
     {
         var b = new BtfBuilder();

@@ -96,6 +96,21 @@ Describe 'Get-BpfProgram and Get-BpfMap' -Skip:(-not $canLoad) {
         $err3.Count | Should -Be 0
     }
 
+    It 'reports missing privileges as PermissionDenied' {
+        # The kernel layer's fault injection answers bpf() with EPERM, as for an unprivileged user.
+        $scope = [BpfPS.Core.Kernel.BpfFaultInjection]::FailFrom([BpfPS.Core.Kernel.BpfCommand]::ProgGetNextId, 1, 1)
+        try {
+            { Get-BpfProgram -ErrorAction Stop } | Should -Throw -ErrorId 'BpfPermissionDenied,*'
+            $caught = $null
+            try { Get-BpfProgram } catch { $caught = $_ }
+            $caught.CategoryInfo.Category | Should -Be 'PermissionDenied'
+            $caught.ErrorDetails.RecommendedAction | Should -Match 'root'   # says what to do about it
+        }
+        finally {
+            $scope.Dispose()
+        }
+    }
+
     It 'shows programs and maps in tables with their ids first' {
         $lines = (Get-BpfProgram -Id $program.Id | Out-String -Width 200) -split "`r?`n" | Where-Object { $_.Trim() }
         $lines[0] | Should -Match '^\s*Id\s+Type\s+Name\s+Tag\s+LoadedAt\s+Runs\s+Maps\s+Pinned\s*$'
@@ -205,6 +220,18 @@ Describe 'Pins' -Skip:(-not $canLoad) {
         finally {
             Remove-Item $tmp
         }
+    }
+
+    It 'reports a refused pin as PermissionDenied' {
+        $scope = [BpfPS.Core.Kernel.BpfFaultInjection]::FailFrom([BpfPS.Core.Kernel.BpfCommand]::ObjPin, 1, 1)
+        try {
+            Add-BpfPin $c.Maps['flows'] -Path "$dir/flows" -ErrorVariable err -ErrorAction SilentlyContinue
+        }
+        finally {
+            $scope.Dispose()
+        }
+        $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+        Test-Path "$dir/flows" | Should -BeFalse
     }
 
     It 'reports a stale pin as ObjectNotFound' {

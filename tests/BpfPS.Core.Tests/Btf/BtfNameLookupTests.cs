@@ -37,6 +37,25 @@ public class BtfNameLookupTests
     }
 
     [Fact]
+    public void FlavoursAreFoundWhereverTheyLieInTheStringSection()
+    {
+        // The scan for "___" reads the strings a vector at a time: put a flavour separator at every position of a
+        // 64-byte block, behind names full of single and double underscores.
+        for (int pad = 0; pad < 64; pad++)
+        {
+            var b = new BtfBlob();
+            uint i32 = b.Int("int", 4);
+            b.Typedef("__x_y__z" + new string('_', pad % 2) + new string('a', pad), i32);
+            uint plain = b.Struct("conn", 4, ("a", i32, 0, 0));
+            uint flavour = b.Struct("conn___init", 4, ("a", i32, 0, 0));
+            var spec = b.Parse();
+            Assert.Equal([plain, flavour], spec.FindByEssentialName("conn"));
+            Assert.Equal([flavour], spec.FindByName("conn___init"));
+            Assert.Equal([plain], spec.FindByName("conn"));
+        }
+    }
+
+    [Fact]
     public void ResultsAreReadOnlyViews()
     {
         var b = new BtfBlob();

@@ -325,6 +325,30 @@ Describe 'Get-BpfCollectionSpec' {
         $text | Should -Match 'exit'
     }
 
+    It 'resolves __ksym externs as a load would' {
+        Skip-Unless $HasKernelBtf $NeedsKernelBtf
+        $object = Join-Path $FixturesPath 'externs.o'
+        if (-not (Test-Path $object)) { Set-ItResult -Skipped -Because "$object was not built (run build.ps1 fixtures)"; return }
+        $spec = Get-BpfCollectionSpec $object -WarningVariable warnings
+        $warnings | Should -BeNullOrEmpty
+        $spec.Programs.Values | ForEach-Object { $_.RelocationError | Should -BeNullOrEmpty }
+    }
+
+    It 'shows what each CO-RE relocation resolved to, matching bpftool''s layout of the kernel' {
+        Skip-Unless $HasKernelBtf $NeedsKernelBtf
+        Skip-Unless $Bpftool $NeedsBpftool
+        $object = Join-Path $FixturesPath 'core_fields.o'
+        if (-not (Test-Path $object)) { Set-ItResult -Skipped -Because "$object was not built (run build.ps1 fixtures)"; return }
+        $relocations = (Get-BpfCollectionSpec $object).Programs.core_fields.CoreRelocations
+        $relocations | Should -Not -BeNullOrEmpty
+        $pidMember = (Get-BpftoolTypes -Path $VmlinuxPath -Name task_struct | Where-Object Kind -EQ 'STRUCT').Members |
+            Where-Object Name -EQ 'pid'
+        $pidOffset = $relocations | Where-Object { $_.Relocation.Kind -eq 'FieldByteOffset' -and $_.Description -match 'task_struct\.pid ' } |
+            Select-Object -First 1
+        $pidOffset.Poisoned | Should -BeFalse
+        $pidOffset.TargetValue | Should -Be ($pidMember.BitOffset / 8)
+    }
+
     It 'reports a missing file as ObjectNotFound' {
         $null = Get-BpfCollectionSpec (Join-Path $TestDrive 'nope.o') -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'

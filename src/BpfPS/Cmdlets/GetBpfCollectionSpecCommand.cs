@@ -47,7 +47,8 @@ public sealed class GetBpfCollectionSpecCommand : PSCmdlet
                     _target = TargetBtf.Resolve(this, KernelBtf);
                     _targetResolved = true;
                 }
-                WriteObject(new BpfCollectionSpecInfo(spec, spec.Programs.Values.Select(p => Relocate(spec, p))));
+                var environment = Environment(spec);
+                WriteObject(new BpfCollectionSpecInfo(spec, spec.Programs.Values.Select(p => Relocate(spec, p, environment))));
             }
             catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
             {
@@ -56,9 +57,23 @@ public sealed class GetBpfCollectionSpecCommand : PSCmdlet
         }
     }
 
-    private BpfProgramSpecInfo Relocate(CollectionSpec spec, ProgramSpec program)
+    /// <summary>What Import-BpfCollection would relocate with (target BTF, resolved __ksym externs), without bpf() calls.</summary>
+    private RelocationEnvironment Environment(CollectionSpec spec)
     {
-        var environment = new RelocationEnvironment { Targets = _target is null ? [] : [_target] };
+        try
+        {
+            return ProgramRelocator.CreateEnvironment(spec, new CollectionOptions { TargetBtf = _target });
+        }
+        catch (Exception e) when (e is BpfLoadException or BpfFormatException or IOException)
+        {
+            // A missing __ksym would fail the load too; still show the rest, relocated against the target alone.
+            WriteWarning($"{spec.Path}: {e.Message}");
+            return new RelocationEnvironment { Targets = _target is null ? [] : [_target] };
+        }
+    }
+
+    private BpfProgramSpecInfo Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment)
+    {
         try
         {
             return new BpfProgramSpecInfo(program, ProgramRelocator.Relocate(spec, program, environment), null);

@@ -93,7 +93,9 @@ function Get-ModuleVersion {
 
 #region prerequisites
 
-# What a fresh Debian 12 lacks, as apt package -> test that it is present.
+# What a fresh Debian 12 lacks, as apt package -> test that it is present. Without the first five nothing can be built
+# (fixtures, the libbpf harness); without the others some tests skip.
+$RequiredPackages = 'clang-14', 'libbpf-dev', 'linux-libc-dev', 'libelf-dev', 'gcc'
 $SystemPackages = [ordered]@{
     'clang-14'       = { [bool](Get-Command clang-14 -ErrorAction Ignore) }
     'libbpf-dev'     = { Test-Path /usr/include/bpf/bpf_helpers.h }
@@ -111,36 +113,47 @@ function Test-BpffsMounted {
 
 function Invoke-Prerequisites {
     Write-Step 'Prerequisites'
-    $missing = @($SystemPackages.Keys | Where-Object { -not (& $SystemPackages[$_]) })
-    if ($missing.Count -gt 0) {
-        if (-not (Test-IsRoot)) {
-            throw "Missing system packages: $($missing -join ', '). Install them as root with: apt-get update && apt-get install -y $($missing -join ' ')"
-        }
-        Write-Host "Installing: $($missing -join ' ')"
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        Invoke-Native apt-get @('update', '-q')
-        Invoke-Native apt-get (@('install', '-y', '-q', '--no-install-recommends') + $missing)
-        $still = @($missing | Where-Object { -not (& $SystemPackages[$_]) })
-        if ($still.Count -gt 0) { throw "apt-get ran but these are still missing: $($still -join ', ')" }
-    }
-    else {
-        Write-Host 'System packages: all present.'
-    }
-
-    if (-not (Test-BpffsMounted)) {
-        if (Test-IsRoot) {
-            New-Item -ItemType Directory -Force /sys/fs/bpf | Out-Null
-            & mount -t bpf bpf /sys/fs/bpf
-            if ($LASTEXITCODE -eq 0) { Write-Host 'Mounted bpffs at /sys/fs/bpf.' }
-            else { Write-Warning 'Could not mount bpffs at /sys/fs/bpf: tests that pin will skip.' }
-        }
-        else {
-            Write-Warning 'bpffs is not mounted at /sys/fs/bpf and this is not root: tests that pin will skip.'
-        }
-    }
-
+    Install-SystemPackages
+    Mount-Bpffs
     Write-Verbose 'Restoring Pester into the NuGet cache.'
     Invoke-Native dotnet @('restore', (Join-Path $Root 'tools/restore.proj'), '--nologo', '-v', 'q')
+}
+
+# As root, apt-get installs what is missing; otherwise say exactly what is missing, and stop only when the build needs it.
+function Install-SystemPackages {
+    $missing = @($SystemPackages.Keys | Where-Object { -not (& $SystemPackages[$_]) })
+    if ($missing.Count -eq 0) {
+        Write-Host 'System packages: all present.'
+        return
+    }
+    if (-not (Test-IsRoot)) {
+        $install = "apt-get update && apt-get install -y $($missing -join ' ')"
+        $blocking = @($missing | Where-Object { $_ -in $RequiredPackages })
+        if ($blocking.Count -gt 0) {
+            throw "Missing system packages: $($missing -join ', ') ($($blocking -join ', ') needed to build the fixtures). As root: $install"
+        }
+        Write-Warning "Missing system packages: $($missing -join ', ') (tests that need them will skip). As root: $install"
+        return
+    }
+    Write-Host "Installing: $($missing -join ' ')"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native apt-get @('update', '-q')
+    Invoke-Native apt-get (@('install', '-y', '-q', '--no-install-recommends') + $missing)
+    $still = @($missing | Where-Object { -not (& $SystemPackages[$_]) })
+    if ($still.Count -gt 0) { throw "apt-get ran but these are still missing: $($still -join ', ')" }
+}
+
+# Tests that pin maps need bpffs at /sys/fs/bpf.
+function Mount-Bpffs {
+    if (Test-BpffsMounted) { return }
+    if (-not (Test-IsRoot)) {
+        Write-Warning 'bpffs is not mounted at /sys/fs/bpf and this is not root: tests that pin will skip.'
+        return
+    }
+    New-Item -ItemType Directory -Force /sys/fs/bpf | Out-Null
+    & mount -t bpf bpf /sys/fs/bpf
+    if ($LASTEXITCODE -eq 0) { Write-Host 'Mounted bpffs at /sys/fs/bpf.' }
+    else { Write-Warning 'Could not mount bpffs at /sys/fs/bpf: tests that pin will skip.' }
 }
 
 #endregion

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using BpfPS.Core;
 using BpfPS.Core.Btf;
 
 namespace BpfPS.Cmdlets;
@@ -13,6 +12,7 @@ namespace BpfPS.Cmdlets;
 public sealed class GetBtfTypeCommand : PSCmdlet
 {
     private List<BtfSpec>? _fileSpecs;
+    private bool _pathFromCommandLine;
 
     /// <summary>Type names; wildcards allowed. Tab completion offers kernel type names.</summary>
     [Parameter(Position = 0)]
@@ -46,8 +46,6 @@ public sealed class GetBtfTypeCommand : PSCmdlet
     [ArgumentCompleter(typeof(KernelModuleNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Module { get; set; }
-
-    private bool _pathFromCommandLine;
 
     protected override void BeginProcessing() =>
         // Pipeline-bound parameters are not bound yet here: what is bound came from the command line.

@@ -35,10 +35,10 @@ Describe 'The kernel BTF cache' {
     }
 
     It 'decodes lazily: a lookup decodes a few types, not all' {
-        $null = Get-BtfType -Name task_struct
-        $cache = Get-BtfCache
+        # In a fresh process: here, earlier tests (a whole vmlinux.h, say) may have decoded everything already.
+        $cache = Invoke-InFreshProcess '$null = Get-BtfType -Name task_struct; Get-BtfCache | ConvertTo-Json -Compress'
         $cache.DecodedTypeCount | Should -BeGreaterThan 0
-        $cache.DecodedTypeCount | Should -BeLessThan ($cache.TypeCount / 2)
+        $cache.DecodedTypeCount | Should -BeLessThan ($cache.TypeCount / 100)
     }
 
     It 'reuses the same spec instance across calls without parsing again' {

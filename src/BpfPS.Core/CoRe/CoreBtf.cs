@@ -30,40 +30,19 @@ internal static class CoreBtf
     public static BtfType SkipModsAndTypedefs(BtfSpec spec, uint id) => SkipModsAndTypedefs(spec, id, out _);
 
     /// <summary>
-    /// libbpf's btf__resolve_size: sized kinds give their size, pointers 8, modifiers/typedefs/vars/decl tags are followed,
-    /// arrays multiply. Void, fwd, func and func_proto have no size (an error, as in libbpf).
+    /// libbpf's btf__resolve_size, answered by <see cref="BtfSpec.SizeOf"/> straight from the raw bytes (so sizing a kernel
+    /// type decodes nothing); malformed or sizeless types become a relocation error.
     /// </summary>
     public static ulong ResolveSize(BtfSpec spec, uint id)
     {
-        ulong elements = 1;
-        uint start = id;
-        for (int depth = 0; depth < MaxChain; depth++)
+        try
         {
-            var type = spec.GetType(id);
-            switch (type)
-            {
-                case BtfInt or BtfComposite or BtfEnum or BtfDatasec or BtfFloat:
-                    return Multiply(elements, type.Size!.Value, spec, start);
-                case BtfReference { Kind: BtfKind.Pointer }:
-                    return Multiply(elements, PointerSize, spec, start);
-                case BtfReference reference:
-                    id = reference.TypeId;
-                    break;
-                case BtfVar variable:
-                    id = variable.TypeId;
-                    break;
-                case BtfDeclTag tag:
-                    id = tag.TypeId;
-                    break;
-                case BtfArray array:
-                    elements = Multiply(elements, array.Count, spec, start);
-                    id = array.ElementTypeId;
-                    break;
-                default:
-                    throw new CoreRelocationException($"{spec.Source}: type [{start}] has no size ({type.Kind} [{type.Id}] reached)");
-            }
+            return spec.SizeOf(id);
         }
-        throw new CoreRelocationException($"{spec.Source}: size of type [{start}] needs more than {MaxChain} steps (cyclic?)");
+        catch (BpfFormatException e)
+        {
+            throw new CoreRelocationException($"{spec.Source}: {e.Reason}");
+        }
     }
 
     /// <summary>libbpf's btf_kind_core_compat: same kind, or enum and enum64 in either order.</summary>
@@ -100,6 +79,4 @@ internal static class CoreBtf
         _ => "type",
     };
 
-    private static ulong Multiply(ulong a, ulong b, BtfSpec spec, uint id) =>
-        b == 0 || a <= uint.MaxValue / b ? a * b : throw new CoreRelocationException($"{spec.Source}: size of type [{id}] exceeds 4 GiB");
 }

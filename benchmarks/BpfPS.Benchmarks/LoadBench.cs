@@ -5,7 +5,7 @@ using BpfPS.Core.Loading;
 
 namespace BpfPS.Benchmarks;
 
-internal sealed record LoadFigures(string Name, int Programs, Sample Warm, double[] FirstInProcessMs, Sample? Libbpf, string? LibbpfRefusal);
+internal sealed record LoadFigures(string Name, int Programs, Sample Warm, double[] FirstInProcessMs, Sample? Libbpf, string? LibbpfRefusal, AllocationFigures? Allocations);
 
 internal static class LoadBench
 {
@@ -17,7 +17,7 @@ internal static class LoadBench
         // Warm: this process already holds the shared kernel spec, as a runspace would after its first load.
         var kernel = KernelBtf.GetVmlinux();
         int programs = 0;
-        for (int i = 0; i < 3; i++) programs = LoadOnce(path);
+        WarmUp.UntilJitSettles(() => programs = LoadOnce(path));
 
         var totals = new double[loads];
         var syscalls = new double[loads];
@@ -35,7 +35,8 @@ internal static class LoadBench
         }
         GC.KeepAlive(kernel);
         var warm = new Sample(totals, syscalls, allocated / (double)loads, (GC.CollectionCount(0) - gen0) / (double)loads);
-        return new LoadFigures(name, programs, warm, first, libbpf, refusal);
+        var allocations = AllocationCount.Measure(path, 40);
+        return new LoadFigures(name, programs, warm, first, libbpf, refusal, allocations);
     }
 
     /// <summary>Read, parse, relocate, load and close: the same work as libbpf's open + load + close.</summary>

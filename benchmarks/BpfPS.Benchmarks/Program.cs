@@ -19,6 +19,8 @@ internal static class Program
         // Child mode: one first-in-process measurement, printed for the parent.
         if (args.Length > 0 && args[0] == "--first-in-process")
             return FirstInProcess.Run(args.Skip(1).ToArray());
+        if (args.Length > 2 && args[0] == "--allocations")
+            return AllocationCount.Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
         if (args.Length > 1 && args[0] == "--profile")
             return ProfileMode.Run(Path.GetFullPath(args[1]), args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 50);
 

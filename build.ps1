@@ -354,15 +354,67 @@ function Invoke-Package {
 }
 
 function Invoke-Fuzz {
-    # The structure-aware in-process fuzzer (fuzz/BpfPS.Fuzz, the engine the suite runs for a minute), seeded with the
-    # fixtures; findings land in tests/BpfPS.Core.Tests/Hardening/regressions, replayed by the suite from then on.
+    # Coverage-guided with AFL++ and SharpFuzz where they can be had (apt's afl++, NuGet's SharpFuzz.CommandLine tool):
+    # BpfPS.Core.dll is instrumented and afl-fuzz runs each target for its share of -Minutes, seeded with the fixtures.
+    # Otherwise (or with BPFPS_FUZZ_ENGINE=inprocess) the structure-aware in-process fuzzer the suite runs for a minute.
+    # Findings land in tests/BpfPS.Core.Tests/Hardening/regressions, which the suite replays from then on.
     Invoke-Fixtures
     Write-Step "Fuzz ($Minutes min)"
     $project = Join-Path $Root 'fuzz/BpfPS.Fuzz/BpfPS.Fuzz.csproj'
+    $regressions = Join-Path $Root 'tests/BpfPS.Core.Tests/Hardening/regressions'
+    $fuzzDir = Join-Path $BuildDir 'fuzz'
     Invoke-Native dotnet @('build', $project, '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--nologo', '-v', 'q')
     $driver = Join-Path $ArtifactsDir 'bin/BpfPS.Fuzz/release/BpfPS.Fuzz.dll'
-    Invoke-Native dotnet @($driver, 'run', '--minutes', "$Minutes", '--seeds', $FixturesOut,
-        '--findings', (Join-Path $Root 'tests/BpfPS.Core.Tests/Hardening/regressions'))
+
+    if ($env:BPFPS_FUZZ_ENGINE -ne 'inprocess' -and -not (Get-Command afl-fuzz -ErrorAction Ignore) -and (Test-IsRoot)) {
+        Invoke-Native apt-get @('install', '-y', '-q', 'afl++')
+    }
+    $sharpfuzz = Join-Path $fuzzDir 'tools/sharpfuzz'
+    if ($env:BPFPS_FUZZ_ENGINE -ne 'inprocess' -and (Get-Command afl-fuzz -ErrorAction Ignore) -and -not (Test-Path $sharpfuzz)) {
+        & dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path (Join-Path $fuzzDir 'tools') | Out-Host
+    }
+    if ($env:BPFPS_FUZZ_ENGINE -eq 'inprocess' -or -not (Get-Command afl-fuzz -ErrorAction Ignore) -or -not (Test-Path $sharpfuzz)) {
+        Write-Host 'AFL++ or SharpFuzz unavailable: running the in-process fuzzer.'
+        Invoke-Native dotnet @($driver, 'run', '--minutes', "$Minutes", '--seeds', $FixturesOut, '--findings', $regressions)
+        return
+    }
+
+    # Instrument a private copy of the driver's output (instrumenting rewrites BpfPS.Core.dll in place).
+    $aflArtifacts = Join-Path $fuzzDir 'afl-artifacts'
+    Remove-Item $aflArtifacts -Recurse -Force -ErrorAction Ignore
+    Invoke-Native dotnet @('build', $project, '-c', 'Release', '--artifacts-path', $aflArtifacts, '--nologo', '-v', 'q')
+    $aflDriver = Join-Path $aflArtifacts 'bin/BpfPS.Fuzz/release/BpfPS.Fuzz.dll'
+    Invoke-Native $sharpfuzz @((Join-Path $aflArtifacts 'bin/BpfPS.Fuzz/release/BpfPS.Core.dll'))
+    $seeds = Join-Path $fuzzDir 'seeds'
+    Remove-Item $seeds -Recurse -Force -ErrorAction Ignore
+    Invoke-Native dotnet @($driver, 'seeds', '--out', $seeds, '--seeds', $FixturesOut)
+
+    $targets = 'elf', 'btf', 'btfext', 'object', 'core'
+    $seconds = [math]::Max(10, [int]($Minutes * 60 / $targets.Count))
+    $env:AFL_SKIP_BIN_CHECK = '1'; $env:AFL_NO_UI = '1'; $env:AFL_SKIP_CPUFREQ = '1'; $env:AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES = '1'
+    $summary = foreach ($target in $targets) {
+        $out = Join-Path $fuzzDir "afl/$target"
+        Remove-Item $out -Recurse -Force -ErrorAction Ignore
+        New-Item -ItemType Directory -Force (Split-Path $out) | Out-Null
+        & afl-fuzz -i (Join-Path $seeds $target) -o $out -t 10000 -m none -V $seconds -- dotnet $aflDriver afl --target $target |
+            Out-File (Join-Path $fuzzDir "afl-$target.log")
+        $stats = @{ run_time = 0; execs_done = 0; execs_per_sec = 0; corpus_count = 0; bitmap_cvg = ''; saved_crashes = 0; saved_hangs = 0 }
+        Get-Content (Join-Path $out 'default/fuzzer_stats') -ErrorAction Ignore | ForEach-Object {
+            $key, $value = $_ -split '\s*:\s*', 2; $stats[$key] = $value }
+        foreach ($crash in Get-ChildItem (Join-Path $out 'default/crashes'), (Join-Path $out 'default/hangs') -File -Filter 'id*' -ErrorAction Ignore) {
+            $hash = (Get-FileHash $crash.FullName -Algorithm SHA256).Hash.Substring(0, 12).ToLowerInvariant()
+            $kind = if ($crash.Directory.Name -eq 'hangs') { 'afl-hang' } else { 'afl-crash' }
+            Copy-Item $crash.FullName (Join-Path $regressions "$target-$kind-$hash.bin")
+        }
+        [pscustomobject]@{ Target = $target; Seconds = $stats.run_time; Execs = $stats.execs_done; PerSecond = $stats.execs_per_sec
+            Corpus = $stats.corpus_count; Coverage = $stats.bitmap_cvg; Crashes = $stats.saved_crashes; Hangs = $stats.saved_hangs }
+    }
+    $summary | Format-Table -AutoSize | Out-Host
+    $found = @(Get-ChildItem $regressions -Filter '*-afl-*.bin' -ErrorAction Ignore)
+    if ($found) {
+        Write-Host "AFL inputs saved under $regressions; replaying them without instrumentation:"
+        & dotnet $driver replay @($found.FullName) | Out-Host
+    }
 }
 
 function Invoke-Clean {

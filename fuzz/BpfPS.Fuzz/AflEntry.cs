@@ -1,13 +1,29 @@
 using BpfPS.Core.Tests.Hardening.Fuzzing;
+using SharpFuzz;
 
 namespace BpfPS.Fuzz;
 
-/// <summary>Placeholder until the SharpFuzz entry point is wired (see docs/reliability.md).</summary>
+/// <summary>
+/// AFL++ mode: SharpFuzz runs the target once per test case inside AFL's forkserver, with edge coverage from the
+/// instrumented BpfPS.Core.dll. An exception the target does not document for bad input escapes, which AFL records as a
+/// crash (hangs and stack overflows it sees for itself).
+/// </summary>
 internal static class AflEntry
 {
     public static int Run(FuzzTarget target)
     {
-        Console.Error.WriteLine($"AFL mode is not built in; use 'run' (target {target.Name})");
-        return 2;
+        Fuzzer.OutOfProcess.Run(stream =>
+        {
+            using var buffer = new MemoryStream();
+            stream.CopyTo(buffer);
+            try
+            {
+                target.RunEncoded(buffer.ToArray());
+            }
+            catch (Exception e) when (target.IsExpected(e))
+            {
+            }
+        });
+        return 0;
     }
 }

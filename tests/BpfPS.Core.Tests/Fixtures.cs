@@ -27,29 +27,40 @@ public static class Fixtures
     /// </summary>
     /// <exception cref="FileNotFoundException">No such fixture source.</exception>
     /// <exception cref="InvalidOperationException">The object is missing or stale and clang is unavailable or fails.</exception>
-    public static string Path(string name)
+    public static string Path(string name) =>
+        Compile(name, Clang.Value, "clang-14", System.IO.Path.Combine(RepositoryRoot, "build", "fixtures", name + ".o"));
+
+    /// <summary>
+    /// build/fixtures/NAME.COMPILER.o, built with another clang (e.g. "clang-15" for relocations clang-14 cannot emit),
+    /// or null when that compiler is not installed.
+    /// </summary>
+    public static string? PathBuiltWith(string name, string compiler) =>
+        FindTool(compiler) is { } tool
+            ? Compile(name, tool, compiler, System.IO.Path.Combine(RepositoryRoot, "build", "fixtures", $"{name}.{compiler}.o"))
+            : null;
+
+    private static string Compile(string name, string? compiler, string compilerName, string output)
     {
         string source = SourcePath(name);
-        string output = System.IO.Path.Combine(RepositoryRoot, "build", "fixtures", name + ".o");
         if (!File.Exists(source)) throw new FileNotFoundException($"no fixture source {source}", source);
 
         lock (CompileLock)
         {
             if (File.Exists(output) && File.GetLastWriteTimeUtc(output) >= File.GetLastWriteTimeUtc(source))
                 return output;
-            if (Clang.Value is null)
-                throw new InvalidOperationException($"{output} is missing or stale and clang-14 is not installed");
+            if (compiler is null)
+                throw new InvalidOperationException($"{output} is missing or stale and {compilerName} is not installed");
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(output)!);
             // Compile to a private name and rename, so concurrent test runs never see a half-written object.
             string temp = output + "." + Environment.ProcessId + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            var (code, _, err) = Run(Clang.Value,
+            var (code, _, err) = Run(compiler,
                 "-target", "bpf", "-O2", "-g", "-D__TARGET_ARCH_x86",
                 "-I/usr/include/x86_64-linux-gnu", "-I" + System.IO.Path.GetDirectoryName(source)!,
                 "-c", source, "-o", temp);
             if (code != 0)
             {
                 File.Delete(temp);
-                throw new InvalidOperationException($"clang failed on {source} (exit {code}):\n{err}");
+                throw new InvalidOperationException($"{compilerName} failed on {source} (exit {code}):\n{err}");
             }
             File.Move(temp, output, overwrite: true);
             return output;

@@ -20,7 +20,22 @@ public class LibbpfComparisonTests
     public void RelocatedInstructionsMatchLibbpf(string fixture)
     {
         SkipUnlessPossible();
-        string path = Fixtures.Path(fixture);
+        AssertSameAsLibbpf(Fixtures.Path(fixture), fixture);
+    }
+
+    /// <summary>type_matches relocations: clang-14 cannot emit them, so core_types is also built with clang-15 when present.</summary>
+    [SkippableFact]
+    public void TypeMatchesRelocationsMatchLibbpf()
+    {
+        SkipUnlessPossible();
+        string? path = Fixtures.PathBuiltWith("core_types", "clang-15");
+        Skip.If(path is null, "clang-15 is not installed: clang-14 cannot emit the type_matches relocation (apt-get install clang-15)");
+        Assert.Contains(CollectionSpec.Load(path!).Programs["core_types"].CoreRelocations, r => r.Kind == CoreRelocationKind.TypeMatches);
+        AssertSameAsLibbpf(path!, "core_types");
+    }
+
+    private static void AssertSameAsLibbpf(string path, string fixture)
+    {
         var libbpf = LibbpfHarness.Dump(path, fixture).Programs[fixture].Instructions;
         var spec = CollectionSpec.Load(path);
         var program = spec.Programs[fixture];

@@ -22,7 +22,12 @@
         'Get-BpfMapEntry'
         'Set-BpfMapEntry'
         'Remove-BpfMapEntry'
-        'Clear-BpfMap', 'Get-BpfProgram', 'Get-BpfMap', 'Add-BpfPin', 'Remove-BpfPin', 'Get-BpfPin'
+        'Clear-BpfMap'
+        'Get-BpfProgram'
+        'Get-BpfMap'
+        'Add-BpfPin'
+        'Remove-BpfPin'
+        'Get-BpfPin'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
@@ -31,7 +36,7 @@
         PSData = @{
             Tags         = @('eBPF', 'BPF', 'BTF', 'Linux', 'Kernel', 'CO-RE', 'libbpf', 'XDP', 'PSEdition_Core')
             LicenseUri   = 'https://opensource.org/license/mit'
-            ReleaseNotes = 'First release: BTF browsing (Get-BtfType, Export-BtfHeader, the per-runspace kernel BTF cache).'
+            ReleaseNotes = 'First release: BTF browsing, loading eBPF objects with CO-RE (all or nothing), map entries decoded by BTF, program/map inventory, test runs and pins.'
         }
     }
 }

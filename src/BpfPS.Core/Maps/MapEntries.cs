@@ -36,7 +36,9 @@ public sealed partial class MapEntries
         _fd = map;
         Info = info;
         Name = string.IsNullOrEmpty(name) ? (info.Name.Length > 0 ? info.Name : $"id {info.Id}") : name;
-        KeyCodec = ValueCodec.Create(btf, keyTypeId, (int)info.KeySize);
+        KeyCodec = keyTypeId == 0 && MapKinds.IsIndexed(info.Type) && info.KeySize == 4
+            ? ValueCodec.ArrayIndex
+            : ValueCodec.Create(btf, keyTypeId, (int)info.KeySize);
         ValueCodec = ValueCodec.Create(btf, valueTypeId, (int)info.ValueSize);
         IsPerCpu = MapKinds.IsPerCpu(info.Type);
         CpuCount = IsPerCpu ? PossibleCpus.Count : 1;

@@ -12,6 +12,11 @@ public static class MapKinds
     /// <summary>Every index exists from creation and entries cannot be deleted, only overwritten.</summary>
     public static bool IsArray(BpfMapType type) => type is BpfMapType.Array or BpfMapType.PercpuArray;
 
+    /// <summary>Keys are 32-bit indexes: arrays, and the array forms of prog, perf event, cgroup and map-in-map maps.</summary>
+    public static bool IsIndexed(BpfMapType type) =>
+        type is BpfMapType.Array or BpfMapType.PercpuArray or BpfMapType.ProgArray or BpfMapType.PerfEventArray
+            or BpfMapType.CgroupArray or BpfMapType.ArrayOfMaps;
+
     /// <summary>Maps without keys to look up (push/pop or ring buffers, bloom filters).</summary>
     public static bool HasKeys(BpfMapType type) =>
         type is not (BpfMapType.Queue or BpfMapType.Stack or BpfMapType.Ringbuf or BpfMapType.UserRingbuf or BpfMapType.BloomFilter);

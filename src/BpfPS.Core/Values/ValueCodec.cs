@@ -65,6 +65,19 @@ public abstract class ValueCodec
         return new RawValueCodec(size);
     }
 
+    /// <summary>
+    /// The key of an array-like map (array, per-CPU array, prog and map-in-map arrays): always a 32-bit index, even when the
+    /// map has no key BTF (global data maps such as .rodata have none), so it reads as a number rather than four bytes.
+    /// </summary>
+    public static ValueCodec ArrayIndex => s_arrayIndex.Value;
+
+    private static readonly Lazy<ValueCodec> s_arrayIndex = new(() =>
+    {
+        var btf = new BtfBuilder();
+        uint u32 = btf.AddInt("__u32", 4);
+        return new BtfValueCodec(btf.BuildSpec("array index"), u32);
+    });
+
     private protected void CheckLength(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length != Size)

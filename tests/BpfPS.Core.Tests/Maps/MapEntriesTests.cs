@@ -35,6 +35,21 @@ public class MapEntriesTests
     }
 
     [SkippableFact]
+    public void ArrayKeysWithoutBtfReadAsIndexes()
+    {
+        KernelTestSupport.RequireBpf();
+        // Like a global data map (.rodata): an array with no key/value BTF.
+        using var fd = BpfSyscall.MapCreate(BpfMapType.Array, 4, 8, 2);
+        var entries = MapEntries.Open(fd);
+        entries.Set(1u, BitConverter.GetBytes(42UL));
+
+        Assert.IsNotType<RawValueCodec>(entries.KeyCodec);
+        var keys = entries.Enumerate().Select(e => e.Key).ToArray();
+        Assert.Equal(new object[] { 0u, 1u }, keys);
+        Assert.Equal(BitConverter.GetBytes(42UL), entries.Get(1u));
+    }
+
+    [SkippableFact]
     public void OpenReadsTheMapsBtfBackFromTheKernel()
     {
         using var kit = new MapTestKit();

@@ -23,10 +23,10 @@ public class ReaderFuzzTests(ITestOutputHelper output)
     public static TheoryData<string, int> Budgets() => new()
     {
         { "elf", 300_000 },
-        { "btf", 30_000 },
+        { "btf", 50_000 },
         { "btfext", 300_000 },
-        { "object", 80_000 },
-        { "core", 60_000 },
+        { "object", 150_000 },
+        { "core", 120_000 },
     };
 
     [SkippableTheory]

@@ -21,14 +21,17 @@ internal sealed class CoreRelocationSession
     private CoreAccessSpec _chosenSpec = new();
     private BtfSpec _local = null!;
     private IReadOnlyList<BtfSpec> _targets = null!;
+    private CoreRelocationCache? _cache;
 
     /// <summary>This thread's session (or a new one if it is already in use further up the stack), set up for one call.</summary>
-    public static CoreRelocationSession Rent(BtfSpec local, IReadOnlyList<BtfSpec> targets)
+    /// <param name="cache">Results shared by the programs of one load, or null; used only if it was built for these specs.</param>
+    public static CoreRelocationSession Rent(BtfSpec local, IReadOnlyList<BtfSpec> targets, CoreRelocationCache? cache = null)
     {
         var session = s_cached ?? new CoreRelocationSession();
         s_cached = null;
         session._local = local;
         session._targets = targets;
+        session._cache = cache is not null && cache.Serves(local, targets) ? cache : null;
         return session;
     }
 
@@ -41,6 +44,7 @@ internal sealed class CoreRelocationSession
         _chosenSpec.Clear();
         _local = null!;
         _targets = null!;
+        _cache = null;
         s_cached = this;
     }
 
@@ -65,6 +69,13 @@ internal sealed class CoreRelocationSession
             throw new CoreRelocationException($"unknown relocation kind {(uint)relocation.Kind}");
         if ((uint)relocation.InstructionOffset >= (uint)instructions.Length)
             throw new CoreRelocationException($"instruction {relocation.InstructionOffset} is outside the program's {instructions.Length} instructions");
+        if (_cache is not null && _cache.TryGet(relocation, out var known))
+        {
+            // Checked and matched before with the same inputs; only the instruction is new (Patch still validates it).
+            CoreInstructionPatcher.Patch(instructions, relocation.InstructionOffset, known.Outcome);
+            return new CoreRelocationResult(relocation, false, known.Outcome.OriginalValue, known.Outcome.NewValue, known.TargetTypeId,
+                known.Description) { TargetSpec = known.TargetSpec };
+        }
         if (relocation.TypeId == 0 || !_local.TryGetType(relocation.TypeId, out var localType) || localType is null)
             throw new CoreRelocationException($"type id {relocation.TypeId} is not in the object's BTF");
 
@@ -82,7 +93,9 @@ internal sealed class CoreRelocationSession
             _localSpec.AppendTo(ref text);
             text.AppendLiteral(": ");
             text.AppendFormatted(relocation.TypeId);
-            return new CoreRelocationResult(relocation, false, relocation.TypeId, relocation.TypeId, 0, text.ToStringAndClear());
+            string idText = text.ToStringAndClear();
+            _cache?.Remember(relocation, idOutcome, 0, 0, null, idText);
+            return new CoreRelocationResult(relocation, false, relocation.TypeId, relocation.TypeId, 0, idText);
         }
         if (localType.Name.Length == 0)
             throw new CoreRelocationException("relocations against anonymous types are not supported (libbpf refuses them too)");
@@ -128,6 +141,8 @@ internal sealed class CoreRelocationSession
         string description = matched > 0
             ? DescribeMatch(relocation, outcome, poisoned, chosen)
             : DescribeMiss(relocation, outcome, poisoned, totalCandidates, localType);
+        if (matched > 0 && !poisoned)
+            _cache?.Remember(relocation, outcome, candidates.Items.Length, chosen.TypeId, chosen.Spec, description); // before any narrowing
         return new CoreRelocationResult(relocation, poisoned, outcome.OriginalValue, poisoned ? 0 : outcome.NewValue,
             matched > 0 ? chosen.TypeId : 0, description)
         { TargetSpec = matched > 0 ? chosen.Spec : null };
@@ -137,7 +152,7 @@ internal sealed class CoreRelocationSession
     {
         if (!_candidates.TryGetValue(localType.Id, out var list))
         {
-            list = CoreCandidateList.Find(localType, _targets);
+            list = _cache is not null ? _cache.Candidates(localType) : CoreCandidateList.Find(localType, _targets);
             _candidates.Add(localType.Id, list);
         }
         return list;

@@ -59,11 +59,12 @@ internal sealed class CollectionLoader
         var pure = ProgramRelocator.CreateEnvironment(_spec, _options);
         var ksyms = pure.Ksyms;
         var environment = new RelocationEnvironment { Targets = pure.Targets, Ksyms = ksyms, ModuleBtfFd = index => ModuleBtfFd(index).Value };
+        var coreCache = ProgramRelocator.CreateCoreCache(_spec, environment);
         var relocated = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
         var attachTargets = new Dictionary<string, (uint Id, int Module)>(StringComparer.Ordinal);
         foreach (var (name, program) in _spec.Programs)
         {
-            relocated[name] = ProgramRelocator.Relocate(_spec, program, environment, applyMapReferences: false); // fds come later
+            relocated[name] = ProgramRelocator.Relocate(_spec, program, environment, applyMapReferences: false, coreCache); // fds come later
             attachTargets[name] = ResolveAttachTarget(program);
         }
         var initialValues = _options.Constants is { } constants ? CollectionConstants.Apply(_spec, constants) : [];

@@ -32,10 +32,14 @@ public static class ProgramRelocator
     /// <exception cref="BpfLoadException">A reference names an unknown map or extern, or points at the wrong instruction.</exception>
     /// <exception cref="BpfFormatException">A malformed CO-RE relocation.</exception>
     public static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment) =>
-        Relocate(spec, program, environment, applyMapReferences: true);
+        Relocate(spec, program, environment, applyMapReferences: true, coreCache: null);
 
-    /// <remarks>With applyMapReferences false the caller writes the real fds later with <see cref="ApplyMapReferences"/>.</remarks>
-    internal static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment, bool applyMapReferences)
+    /// <remarks>
+    /// With applyMapReferences false the caller writes the real fds later with <see cref="ApplyMapReferences"/>.
+    /// <paramref name="coreCache"/> (from <see cref="CreateCoreCache"/>) lets the programs of one object share CO-RE results.
+    /// </remarks>
+    internal static RelocatedProgram Relocate(CollectionSpec spec, ProgramSpec program, RelocationEnvironment environment, bool applyMapReferences,
+        CoreRelocationCache? coreCache)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(program);
@@ -51,7 +55,7 @@ public static class ProgramRelocator
                 throw new BpfLoadException(spec.Path, $"program '{program.Name}'", "has CO-RE relocations but no target BTF was given");
             try
             {
-                core = CoreRelocator.Apply(instructions, program.CoreRelocations.AsSpan(), spec.Btf, environment.Targets);
+                core = CoreRelocator.Apply(instructions, program.CoreRelocations.AsSpan(), spec.Btf, environment.Targets, coreCache);
             }
             catch (BpfFormatException e)
             {
@@ -86,10 +90,17 @@ public static class ProgramRelocator
     /// <summary>Relocates every program for inspection, with placeholder map fds and the given (or running kernel's) BTF.</summary>
     public static IReadOnlyDictionary<string, RelocatedProgram> RelocateAll(CollectionSpec spec, RelocationEnvironment environment)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(environment);
+        var coreCache = CreateCoreCache(spec, environment);
         var result = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
-        foreach (var (name, program) in spec.Programs) result[name] = Relocate(spec, program, environment);
+        foreach (var (name, program) in spec.Programs) result[name] = Relocate(spec, program, environment, applyMapReferences: true, coreCache);
         return result;
     }
+
+    /// <summary>A CO-RE cache for relocating every program of <paramref name="spec"/> in one go (null when nothing to share).</summary>
+    internal static CoreRelocationCache? CreateCoreCache(CollectionSpec spec, RelocationEnvironment environment) =>
+        spec.Btf is null || environment.Targets.Count == 0 ? null : new CoreRelocationCache(spec.Btf, environment.Targets);
 
     /// <summary>
     /// Writes map fds into the program's map references (libbpf RELO_LD64 / RELO_DATA): src_reg BPF_PSEUDO_MAP_FD and

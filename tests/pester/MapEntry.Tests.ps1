@@ -39,7 +39,7 @@ Describe 'Map entry cmdlets' {
 
     It 'shows the .rodata constant by its variable name' {
         $rodata = Get-BpfMapEntry -Collection $collection -Name .rodata
-        $rodata.Value['verdict'] | Should -Be 2   # XDP_PASS, the default in packet_counter.c
+        $rodata.Value.verdict | Should -Be 2   # XDP_PASS, the default in packet_counter.c
     }
 
     It 'writes, reads back and deletes an entry' {

@@ -1,19 +1,25 @@
 using System.Management.Automation;
-using BpfPS.Core.Loading;
 
 namespace BpfPS.Cmdlets;
 
-/// <summary>Remove-BpfMapEntry: deletes keys from a loaded map (hash-like maps; array entries cannot be deleted).</summary>
+/// <summary>Remove-BpfMapEntry: deletes keys from a map (hash-like maps; array entries cannot be deleted).</summary>
 [Cmdlet(VerbsCommon.Remove, "BpfMapEntry", DefaultParameterSetName = MapSelection.MapSet, SupportsShouldProcess = true)]
 [OutputType(typeof(void))]
-public sealed class RemoveBpfMapEntryCommand : PSCmdlet
+public sealed class RemoveBpfMapEntryCommand : PSCmdlet, IDisposable
 {
-    /// <summary>The map to delete from.</summary>
+    private readonly OpenedMap _opened = new();
+
+    /// <summary>
+    /// The map to delete from: a loaded map, a map from Get-BpfMap, a map id, a pin path, the name of a loaded map, or an
+    /// entry from Get-BpfMapEntry (which deletes that entry).
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = MapSelection.MapSet, ValueFromPipeline = true)]
-    public LoadedMap? Map { get; set; }
+    [ValidateNotNull]
+    public object? Map { get; set; }
 
     /// <summary>A loaded collection holding the map named by -Name.</summary>
     [Parameter(Mandatory = true, ParameterSetName = MapSelection.CollectionSet)]
+    [ValidateNotNull]
     public BpfCollection? Collection { get; set; }
 
     /// <summary>The map's name in -Collection.</summary>
@@ -23,27 +29,39 @@ public sealed class RemoveBpfMapEntryCommand : PSCmdlet
     public string? Name { get; set; }
 
     /// <summary>Keys to delete.</summary>
-    [Parameter(Mandatory = true, Position = 1)]
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     public object[]? Key { get; set; }
 
     protected override void ProcessRecord()
     {
-        var map = MapSelection.Resolve(this, Map, Collection, Name);
+        var map = MapSelection.Argument(this, Map, Collection, Name);
         if (map is null) return;
-        var entries = MapSelection.Entries(map);
-        foreach (var key in Key!)
+        // A piped entry deletes its own key, exactly as read: binding it to -Key would split a key that is an array.
+        var keys = KernelObjectArguments.Unwrap(map) is BpfMapEntry entry ? [entry.Key] : Key!;
+        try
         {
-            if (!ShouldProcess($"map '{map.Name}' (id {map.Id})", $"Delete key {key}")) continue;
-            try
+            var (handle, entries) = _opened.Open(this, map);
+            foreach (var key in keys)
             {
-                if (!entries.Delete(key))
-                    WriteError(new ErrorRecord(new ItemNotFoundException($"Map '{map.Name}' has no entry for key {key}."),
-                        "MapKeyNotFound", ErrorCategory.ObjectNotFound, key));
-            }
-            catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
-            {
-                WriteError(ErrorRecords.From(e, map.Name));
+                if (!ShouldProcess(handle.Describe(), $"Delete key {PowerShellValues.Describe(key)}")) continue;
+                try
+                {
+                    if (!entries.Delete(key))
+                        WriteError(new ErrorRecord(
+                            new ItemNotFoundException($"Map '{handle.Name}' has no entry for key {PowerShellValues.Describe(key)}."),
+                            "MapKeyNotFound", ErrorCategory.ObjectNotFound, key));
+                }
+                catch (Exception e) when (KernelObjectErrors.IsFailure(e))
+                {
+                    WriteError(KernelObjectErrors.From(e, key));
+                }
             }
         }
+        catch (Exception e) when (KernelObjectErrors.IsFailure(e))
+        {
+            WriteError(KernelObjectErrors.From(e, KernelObjectArguments.Unwrap(map)));
+        }
     }
+
+    public void Dispose() => _opened.Dispose();
 }

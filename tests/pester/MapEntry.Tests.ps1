@@ -81,6 +81,40 @@ Describe 'Map entry cmdlets' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'MapNotFound,*'
     }
 
+    It 'sorts a counts map by Value' {
+        $frames = @{ 0x0800 = 5; 0x86DD = 2; 0x0806 = 9; 0x88CC = 1 }
+        foreach ($type in $frames.Keys) {
+            Invoke-BpfProgram -Collection $collection -Name count_packets -Data (New-Frame $type) -Repeat $frames[$type] | Out-Null
+        }
+        $top = $collection.Maps['by_ethertype'] | Get-BpfMapEntry | Sort-Object Value -Descending | Select-Object -First 2
+        $top.Key | Should -Be @(0x0806, 0x0800)
+        $top.Value | Should -Be @(9, 5)
+        ($collection.Maps['by_ethertype'] | Get-BpfMapEntry | Where-Object Value -LT 2).Key | Should -Be 0x88CC
+    }
+
+    It 'reads a map by id, from Get-BpfMap and by name, like the loaded map' {
+        Invoke-BpfProgram -Collection $collection -Name count_packets -Data (New-Frame 0x0800) -Repeat 4 | Out-Null
+        $id = $collection.Maps['by_ethertype'].Id
+        (Get-BpfMapEntry $id 0x0800).Value | Should -Be 4
+        (Get-BpfMap -Id $id | Get-BpfMapEntry).Value | Should -Be 4
+        (Get-BpfMapEntry by_ethertype).Value | Should -Be 4
+        (Get-BpfMapEntry $id).MapId | Should -Be $id
+        (Get-BpfMapEntry -Map ([uint32]4000000000) -ErrorVariable err -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'sets and removes through a map id, confirming against the kernel' {
+        Skip-Unless $Bpftool $NeedsBpftool
+        $id = $collection.Maps['by_ethertype'].Id
+        Set-BpfMapEntry $id -Key 0x0806 -Value 3
+        # __u16 key 0x0806 and __u64 value 3, little-endian, as bpftool reads the kernel's bytes.
+        $dump = & $Bpftool map dump id $id -j | ConvertFrom-Json
+        ($dump.key -join ' ') | Should -Be '0x06 0x08'
+        ($dump.value -join ' ') | Should -Be '0x03 0x00 0x00 0x00 0x00 0x00 0x00 0x00'
+        Remove-BpfMapEntry $id -Key 0x0806
+        & $Bpftool map dump id $id -j | ConvertFrom-Json | Should -BeNullOrEmpty
+    }
+
     It 'completes map names of loaded collections' {
         $line = 'Get-BpfMapEntry -Collection $collection -Name by_'
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'by_ethertype'

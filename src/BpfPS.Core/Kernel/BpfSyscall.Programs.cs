@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using BpfPS.Core.Asm;
@@ -23,8 +24,8 @@ public static unsafe partial class BpfSyscall
     public static ProgramLoadResult ProgramLoad(ProgramLoadRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var funcInfo = MarshalFuncInfos(request.FuncInfos.Span);
-        var lineInfo = MarshalLineInfos(request.LineInfos.Span);
+        var funcInfo = FuncInfoBytes(request.FuncInfos.Span);
+        var lineInfo = LineInfoBytes(request.LineInfos.Span);
         byte[] license = NulTerminated(request.License);
 
         using var btf = request.ProgramBtf is null ? default : request.ProgramBtf.Lease();
@@ -132,7 +133,19 @@ public static unsafe partial class BpfSyscall
     /// <summary>sizeof(struct bpf_line_info): insn_off, file_name_off, line_off, line_col.</summary>
     internal const uint LineInfoRecordSize = 16;
 
-    private static byte[] MarshalFuncInfos(ReadOnlySpan<BtfFuncInfo> infos)
+    /// <summary>
+    /// The records as bpf_func_info bytes. BtfFuncInfo is laid out exactly like it (two 32-bit fields in the kernel's
+    /// order, and instruction offsets already in instructions), so on a little-endian host the records are passed as they
+    /// are, without a copy per program; otherwise they are copied field by field.
+    /// </summary>
+    internal static ReadOnlySpan<byte> FuncInfoBytes(ReadOnlySpan<BtfFuncInfo> infos) =>
+        BitConverter.IsLittleEndian && Unsafe.SizeOf<BtfFuncInfo>() == FuncInfoRecordSize ? MemoryMarshal.AsBytes(infos) : MarshalFuncInfos(infos);
+
+    /// <summary>The records as bpf_line_info bytes; see <see cref="FuncInfoBytes"/>.</summary>
+    internal static ReadOnlySpan<byte> LineInfoBytes(ReadOnlySpan<BtfLineInfo> infos) =>
+        BitConverter.IsLittleEndian && Unsafe.SizeOf<BtfLineInfo>() == LineInfoRecordSize ? MemoryMarshal.AsBytes(infos) : MarshalLineInfos(infos);
+
+    internal static byte[] MarshalFuncInfos(ReadOnlySpan<BtfFuncInfo> infos)
     {
         var bytes = new byte[infos.Length * FuncInfoRecordSize];
         var words = MemoryMarshal.Cast<byte, uint>(bytes.AsSpan());
@@ -144,7 +157,7 @@ public static unsafe partial class BpfSyscall
         return bytes;
     }
 
-    private static byte[] MarshalLineInfos(ReadOnlySpan<BtfLineInfo> infos)
+    internal static byte[] MarshalLineInfos(ReadOnlySpan<BtfLineInfo> infos)
     {
         var bytes = new byte[infos.Length * LineInfoRecordSize];
         var words = MemoryMarshal.Cast<byte, uint>(bytes.AsSpan());

@@ -281,9 +281,8 @@ internal sealed class CollectionLoader
             throw VerifierFailure(program, relocated, e);
         }
         var fd = Track(result.Fd);
-        var (id, tag) = BpfSyscall.GetProgramIdAndTag(fd);
         BindReadOnlyData(fd, maps);
-        return new LoadedProgram(program, fd, id, tag, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
+        return new LoadedProgram(program, fd, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
     }
 
     /// <summary>libbpf binds .rodata maps to every program so they live as long as it (failures are not fatal there either).</summary>

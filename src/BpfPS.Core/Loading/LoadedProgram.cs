@@ -9,14 +9,14 @@ namespace BpfPS.Core.Loading;
 /// <summary>A program loaded by <see cref="Collection.Load"/>. Owns its descriptor.</summary>
 public sealed class LoadedProgram : IDisposable
 {
+    private ProgramIdentity? _identity;
+
     /// <remarks>The instruction array is handed over: the caller must not change it afterwards.</remarks>
-    internal LoadedProgram(ProgramSpec spec, BpfFd fd, uint id, string tag, BpfInstruction[] instructions, string? verifierLog,
+    internal LoadedProgram(ProgramSpec spec, BpfFd fd, BpfInstruction[] instructions, string? verifierLog,
         ImmutableArray<CoreRelocationResult> coreRelocations, uint attachBtfId)
     {
         Spec = spec;
         Fd = fd;
-        Id = id;
-        Tag = tag;
         Instructions = ImmutableCollectionsMarshal.AsImmutableArray(instructions);
         VerifierLog = verifierLog;
         CoreRelocations = coreRelocations;
@@ -29,9 +29,14 @@ public sealed class LoadedProgram : IDisposable
     public BpfAttachType ExpectedAttachType => Spec.ExpectedAttachType;
     public BpfFd Fd { get; }
     /// <summary>The kernel's id for the program (bpftool prog show id N).</summary>
-    public uint Id { get; }
-    /// <summary>The kernel's tag (hash of the instructions), 16 hex digits as bpftool prints it.</summary>
-    public string Tag { get; }
+    /// <remarks>
+    /// Asked of the kernel on first read, not at load: a load of many programs then makes no info call per program (libbpf
+    /// makes none either). Read it before disposing if you need it afterwards: once the descriptor is closed the program
+    /// may be gone, and an id never read reads 0.
+    /// </remarks>
+    public uint Id => Identity.Id;
+    /// <summary>The kernel's tag (hash of the instructions), 16 hex digits as bpftool prints it; "" under the same condition as <see cref="Id"/> 0.</summary>
+    public string Tag => Identity.Tag;
     /// <summary>The instructions PROG_LOAD received (map fds, ksym ids and CO-RE values in place).</summary>
     public ImmutableArray<BpfInstruction> Instructions { get; }
     public int InstructionCount => Instructions.Length;
@@ -60,6 +65,31 @@ public sealed class LoadedProgram : IDisposable
 
     /// <summary>Closes the descriptor (the program lives on while attached or pinned). Idempotent.</summary>
     public void Dispose() => Fd.Dispose();
+
+    private ProgramIdentity Identity
+    {
+        get
+        {
+            if (_identity is { } known) return known;
+            ProgramIdentity identity;
+            try
+            {
+                var (id, tag) = BpfSyscall.GetProgramIdAndTag(Fd);
+                identity = new ProgramIdentity(id, tag);
+            }
+            catch (ObjectDisposedException)
+            {
+                return ProgramIdentity.Unknown; // closed before anyone asked: the program may be gone, there is no id to report
+            }
+            // Two threads may both ask; they get the same answer, and the first one published wins.
+            return Interlocked.CompareExchange(ref _identity, identity, null) ?? identity;
+        }
+    }
+
+    private sealed record ProgramIdentity(uint Id, string Tag)
+    {
+        public static readonly ProgramIdentity Unknown = new(0, "");
+    }
 
     public override string ToString() => $"{Type} program '{Name}' (id {Id})";
 }

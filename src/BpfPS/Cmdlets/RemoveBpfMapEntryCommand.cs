@@ -37,7 +37,7 @@ public sealed class RemoveBpfMapEntryCommand : PSCmdlet, IDisposable
         var map = MapSelection.Argument(this, Map, Collection, Name);
         if (map is null) return;
         // A piped entry deletes its own key, exactly as read: binding it to -Key would split a key that is an array.
-        var keys = KernelObjectArguments.Unwrap(map) is BpfMapEntry entry ? [entry.Key] : Key!;
+        var keys = KernelObjectArguments.Unwrap(map) is BpfMapEntry entry ? new[] { entry.Key } : Key!;
         try
         {
             var (handle, entries) = _opened.Open(this, map);

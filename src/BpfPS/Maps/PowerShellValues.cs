@@ -15,7 +15,7 @@ internal static class PowerShellValues
     /// <summary>
     /// A decoded key or value for output: a struct, union or data section (<see cref="BtfRecord"/>) becomes a
     /// PSCustomObject with one property per member in declaration order, nested records and array elements likewise;
-    /// numbers, strings, enums names and byte[] are kept as they are.
+    /// numbers, strings, enum names and byte[] are kept as they are.
     /// </summary>
     /// <remarks>
     /// A record whose member names differ only in case (legal in C) stays a <see cref="BtfRecord"/>: PowerShell property

@@ -24,17 +24,20 @@ internal static class BtfBench
         // Fresh parses in this (warm) process: what a runspace pays the first time it needs kernel BTF.
         OpenAndLookUp();
         var totals = new double[runs];
+        var cpu = new double[runs];
         long allocated = 0;
         int gen0 = GC.CollectionCount(0);
         for (int i = 0; i < runs; i++)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
+            double cpuBefore = ThreadCpu.TotalMs();
             long start = Stopwatch.GetTimestamp();
             OpenAndLookUp();
             totals[i] = Stats.Ms(start);
+            cpu[i] = ThreadCpu.TotalMs() - cpuBefore;
             allocated += GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        var fresh = new Sample(totals, new double[runs], allocated / (double)runs, (GC.CollectionCount(0) - gen0) / (double)runs);
+        var fresh = new Sample(totals, new double[runs], allocated / (double)runs, (GC.CollectionCount(0) - gen0) / (double)runs, cpu);
 
         // Memory the cached spec holds once it has served a lookup.
         long rawBytes = new FileInfo(Vmlinux).Length;

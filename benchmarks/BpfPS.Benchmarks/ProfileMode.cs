@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using BpfPS.Core.Btf;
 using BpfPS.Core.Kernel;
 using BpfPS.Core.Loading;
@@ -106,24 +105,4 @@ internal static class ProfileMode
                    $"{F(_system.Average())} system), {_bytes.Average() / 1024:0} KiB";
         }
     }
-}
-
-/// <summary>
-/// The calling thread's CPU time from getrusage(RUSAGE_THREAD): user and kernel time separately, and unlike wall time
-/// not inflated when other processes compete for the two cores.
-/// </summary>
-internal static unsafe class ThreadCpu
-{
-    private const int RusageThread = 1;
-
-    public static (double UserMs, double SystemMs) Now()
-    {
-        // struct rusage starts with ru_utime and ru_stime (struct timeval: seconds, microseconds); 18 longs in all.
-        long* usage = stackalloc long[18];
-        if (getrusage(RusageThread, usage) != 0) return (double.NaN, double.NaN);
-        return (usage[0] * 1e3 + usage[1] / 1e3, usage[2] * 1e3 + usage[3] / 1e3);
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int getrusage(int who, long* usage);
 }

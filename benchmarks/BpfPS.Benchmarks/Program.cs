@@ -55,8 +55,15 @@ internal static class Program
 }
 
 /// <summary>Figures for one way of doing one job, over repeated runs.</summary>
-internal sealed record Sample(double[] TotalMs, double[] SyscallMs, double AllocatedBytes, double Gen0PerRun)
+/// <remarks>
+/// <see cref="CpuMs"/> is the measuring thread's CPU time (user + system, getrusage): unlike wall time it does not grow
+/// when other processes compete for the cores, so ratios of CPU medians hold on a busy machine. <see cref="UserCpuMs"/> is
+/// the user-space part alone (tick-sampled: compare means).
+/// </remarks>
+internal sealed record Sample(double[] TotalMs, double[] SyscallMs, double AllocatedBytes, double Gen0PerRun, double[]? CpuMs = null, double[]? UserCpuMs = null)
 {
+    public double CpuMedianMs => CpuMs is { Length: > 0 } c ? Stats.Median(c) : double.NaN;
+    public double UserCpuMeanMs => UserCpuMs is { Length: > 0 } u ? u.Average() : double.NaN;
     public double MedianMs => Stats.Median(TotalMs);
     public double MinMs => TotalMs.Min();
     public double SyscallMedianMs => SyscallMs.Length == 0 ? double.NaN : Stats.Median(SyscallMs);
@@ -130,7 +137,7 @@ internal sealed class BenchPrerequisites(string root, string work)
         return stdout.Result;
     }
 
-    /// <summary>Runs the libbpf harness; each output line is "total_ns syscall_ns open_ns". Null when libbpf refuses the object.</summary>
+    /// <summary>Runs the libbpf harness; each output line is "total_ns syscall_ns open_ns cpu_ns". Null when libbpf refuses the object.</summary>
     public static Sample? Libbpf(string harness, string arguments, out string? refusal)
     {
         var psi = new ProcessStartInfo(harness, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -146,6 +153,16 @@ internal sealed class BenchPrerequisites(string root, string work)
         refusal = null;
         var rows = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray()).ToArray();
-        return new Sample(rows.Select(r => r[0] / 1e6).ToArray(), rows.Select(r => r[1] / 1e6).ToArray(), double.NaN, double.NaN);
+        return new Sample(rows.Select(r => r[0] / 1e6).ToArray(), rows.Select(r => r[1] / 1e6).ToArray(), double.NaN, double.NaN,
+            rows.Select(r => r.Length > 3 ? r[3] / 1e6 : double.NaN).ToArray());
+    }
+
+    /// <summary>The bpf() commands of one libbpf load (after one that fills its feature cache): command, calls, ms per load.</summary>
+    public static List<(BpfCommand Command, double Calls, double Ms)> LibbpfCalls(string harness, string path)
+    {
+        var output = Run(harness, $"calls \"{path}\" 10");
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' '))
+            .Select(f => ((BpfCommand)int.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture),
+                double.Parse(f[2], CultureInfo.InvariantCulture) / 1e6)).ToList();
     }
 }

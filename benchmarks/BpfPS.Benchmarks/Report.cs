@@ -11,6 +11,11 @@ internal sealed class Report
     private static string F(double v, string format = "0.00") =>
         double.IsNaN(v) ? "n/a" : v.ToString(format, CultureInfo.InvariantCulture);
 
+    /// <summary>The 1-minute load average when the report object was created (the start of the run).</summary>
+    private string LoadAverageAtStart { get; } = LoadAverage();
+
+    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
     private static string Machine()
     {
         string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
@@ -33,13 +38,13 @@ internal sealed class Report
         {
             md.AppendLine("## Kernel BTF: open + name index + `task_struct`");
             md.AppendLine();
-            md.AppendLine("| what | median ms | min ms | allocated |");
-            md.AppendLine("|---|---:|---:|---:|");
-            md.AppendLine($"| BpfPS, fresh spec in a warm process | {F(b.FreshParse.MedianMs, "0.000")} | {F(b.FreshParse.MinMs, "0.000")} | {F(b.FreshParse.AllocatedBytes / 1048576.0)} MiB |");
-            md.AppendLine($"| BpfPS, first thing in a new process (incl. JIT) | {F(Stats.Median(b.FirstInProcessMs), "0.000")} | {F(b.FirstInProcessMs.Min(), "0.000")} | |");
+            md.AppendLine("| what | median ms | min ms | thread CPU ms | allocated |");
+            md.AppendLine("|---|---:|---:|---:|---:|");
+            md.AppendLine($"| BpfPS, fresh spec in a warm process | {F(b.FreshParse.MedianMs, "0.000")} | {F(b.FreshParse.MinMs, "0.000")} | {F(b.FreshParse.CpuMedianMs, "0.000")} | {F(b.FreshParse.AllocatedBytes / 1048576.0)} MiB |");
+            md.AppendLine($"| BpfPS, first thing in a new process (incl. JIT) | {F(Stats.Median(b.FirstInProcessMs), "0.000")} | {F(b.FirstInProcessMs.Min(), "0.000")} | | |");
             md.AppendLine(b.Libbpf is { } l
-                ? $"| libbpf `btf__load_vmlinux_btf` + `btf__find_by_name_kind` | {F(l.MedianMs, "0.000")} | {F(l.MinMs, "0.000")} | |"
-                : $"| libbpf | refused: {b.LibbpfRefusal} | | |");
+                ? $"| libbpf `btf__load_vmlinux_btf` + `btf__find_by_name_kind` | {F(l.MedianMs, "0.000")} | {F(l.MinMs, "0.000")} | {F(l.CpuMedianMs, "0.000")} | |"
+                : $"| libbpf | refused: {b.LibbpfRefusal} | | | |");
             md.AppendLine();
             md.AppendLine($"- vmlinux BTF: {b.TypeCount:N0} types, {b.RawBytes:N0} bytes raw; the cached spec retains {b.RetainedBytes:N0} bytes " +
                           $"({F(b.RetainedBytes / (double)b.RawBytes, "0.00")}x raw; target at most 1.5x).");
@@ -49,18 +54,24 @@ internal sealed class Report
 
         md.AppendLine("## Loading collections (open + load + close per iteration)");
         md.AppendLine();
-        md.AppendLine("| object | programs | loader | median ms | min ms | in bpf() ms | user-space ms | user/bpf() | allocated per load | objects per load | gen0 GCs per load | vs libbpf |");
-        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("Wall times are medians; `thread CPU` is the median of the loading thread's user + system CPU time (getrusage),");
+        md.AppendLine("which other processes on the machine do not inflate; `user CPU` is the user-space share of it (a mean: Linux splits");
+        md.AppendLine("user from system time by timer ticks). The ratios to libbpf are given both ways.");
+        md.AppendLine();
+        md.AppendLine("| object | programs | loader | median ms | min ms | in bpf() ms | user-space ms | user/bpf() | thread CPU ms | user CPU ms | allocated per load | objects per load | gen0 GCs per load | vs libbpf (wall) | vs libbpf (CPU) |");
+        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var l in Loads)
         {
             var w = l.Warm;
             string ratio = l.Libbpf is { } lb ? F(w.MedianMs / lb.MedianMs, "0.00") + "x" : "n/a";
+            string cpuRatio = l.Libbpf is { } lc ? F(w.CpuMedianMs / lc.CpuMedianMs, "0.00") + "x" : "n/a";
             md.AppendLine($"| {l.Name} | {l.Programs} | BpfPS warm | {F(w.MedianMs)} | {F(w.MinMs)} | {F(w.SyscallMedianMs)} | {F(w.UserMedianMs)} | " +
-                          $"{F(100 * w.UserMedianMs / w.SyscallMedianMs, "0")}% | {F(w.AllocatedBytes / 1024.0, "0")} KiB | {(l.Allocations is { } a ? "~" + F(a.EstimatedObjectsPerLoad, "0") : "n/a")} | {F(w.Gen0PerRun, "0.00")} | {ratio} |");
-            md.AppendLine($"| | | BpfPS first in a new process | {F(Stats.Median(l.FirstInProcessMs))} | {F(l.FirstInProcessMs.Min())} | | | | | | | |");
+                          $"{F(100 * w.UserMedianMs / w.SyscallMedianMs, "0")}% | {F(w.CpuMedianMs)} | {F(w.UserCpuMeanMs)} | {F(w.AllocatedBytes / 1024.0, "0")} KiB | " +
+                          $"{(l.Allocations is { } a ? "~" + F(a.EstimatedObjectsPerLoad, "0") : "n/a")} | {F(w.Gen0PerRun, "0.00")} | {ratio} | {cpuRatio} |");
+            md.AppendLine($"| | | BpfPS first in a new process | {F(Stats.Median(l.FirstInProcessMs))} | {F(l.FirstInProcessMs.Min())} | | | | | | | | | | |");
             md.AppendLine(l.Libbpf is { } b2
-                ? $"| | | libbpf 1.1 | {F(b2.MedianMs)} | {F(b2.MinMs)} | {F(b2.SyscallMedianMs)} | {F(b2.UserMedianMs)} | {F(100 * b2.UserMedianMs / b2.SyscallMedianMs, "0")}% | | | | 1.00x |"
-                : $"| | | libbpf 1.1 | refused: {l.LibbpfRefusal?.Replace("|", "/")} | | | | | | | | |");
+                ? $"| | | libbpf 1.1 | {F(b2.MedianMs)} | {F(b2.MinMs)} | {F(b2.SyscallMedianMs)} | {F(b2.UserMedianMs)} | {F(100 * b2.UserMedianMs / b2.SyscallMedianMs, "0")}% | {F(b2.CpuMedianMs)} | | | | | 1.00x | 1.00x |"
+                : $"| | | libbpf 1.1 | refused: {l.LibbpfRefusal?.Replace("|", "/")} | | | | | | | | | | | | |");
         }
         md.AppendLine();
         md.AppendLine("- Warm loads are measured after the JIT has settled (repeated until nothing is recompiled); objects per load are counted");
@@ -73,8 +84,30 @@ internal sealed class Report
                           string.Join(", ", a.TopTypes.Take(6).Select(t => $"{t.Type} {F(t.Bytes / 1024, "0.0")} KiB ({F(t.Objects, "0")})")) + ".");
         }
         if (Loads.Count >= 2 && Loads[0].Name.Contains("100") && Loads[1].Name.Contains("500"))
-            md.AppendLine($"- 500 vs 100 programs: BpfPS {F(Loads[1].Warm.MedianMs / Loads[0].Warm.MedianMs, "0.0")}x" +
-                          (Loads[0].Libbpf is { } a && Loads[1].Libbpf is { } c ? $", libbpf {F(c.MedianMs / a.MedianMs, "0.0")}x" : "") + " (target: about 5x).");
+            md.AppendLine($"- 500 vs 100 programs: BpfPS {F(Loads[1].Warm.MedianMs / Loads[0].Warm.MedianMs, "0.0")}x wall, " +
+                          $"{F(Loads[1].Warm.CpuMedianMs / Loads[0].Warm.CpuMedianMs, "0.0")}x CPU" +
+                          (Loads[0].Libbpf is { } a && Loads[1].Libbpf is { } c
+                              ? $"; libbpf {F(c.MedianMs / a.MedianMs, "0.0")}x wall, {F(c.CpuMedianMs / a.CpuMedianMs, "0.0")}x CPU" : "") + " (target: about 5x).");
+        md.AppendLine();
+
+        md.AppendLine("### bpf() calls per load");
+        md.AppendLine();
+        md.AppendLine("| object | command | BpfPS calls | BpfPS ms | libbpf calls | libbpf ms |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var l in Loads)
+        {
+            var commands = l.Calls.Select(c => c.Command).Union(l.LibbpfCalls?.Select(c => c.Command) ?? []).Order();
+            foreach (var command in commands)
+            {
+                var ours = l.Calls.FirstOrDefault(c => c.Command == command);
+                var theirs = l.LibbpfCalls?.FirstOrDefault(c => c.Command == command) ?? default;
+                md.AppendLine($"| {l.Name} | {command} | {F(ours.Calls, "0.#")} | {F(ours.Ms, "0.000")} | " +
+                              (l.LibbpfCalls is null ? "n/a | n/a |" : $"{F(theirs.Calls, "0.#")} | {F(theirs.Ms, "0.000")} |"));
+            }
+        }
+        md.AppendLine();
+        md.AppendLine($"- Load average (1 min) at the start and end of the run: {LoadAverageAtStart} and {LoadAverage()}.");
+        md.AppendLine();
 
         var text = md.ToString();
         Console.WriteLine();

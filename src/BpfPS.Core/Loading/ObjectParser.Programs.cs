@@ -133,31 +133,55 @@ internal sealed partial class ObjectParser
     private string SectionNameOf(in ElfSymbol sym) => sym.IsInSection ? _elf.Sections[sym.SectionIndex].Name : "<none>";
 
     /// <summary>Everything gathered for one entry point while its code is linked.</summary>
-    private sealed class LinkedProgram(int capacity)
+    private sealed class LinkedProgram(BpfInstruction[] entry)
     {
-        public readonly List<BpfInstruction> Code = new(capacity);
+        /// <summary>
+        /// The linked code so far, <see cref="Length"/> instructions of it. It starts as the entry point's own array: an entry
+        /// point is linked exactly once and nothing reads its array afterwards, so it needs no copy unless subprograms are
+        /// appended.
+        /// </summary>
+        public BpfInstruction[] Code = entry;
+        public int Length = entry.Length;
+        /// <summary>Subprograms appended to this entry point, whose <see cref="Function.AppendedAt"/> is reset afterwards.</summary>
+        public readonly List<Function> Appended = new();
         public readonly List<(int Index, CodeRelocation Relocation)> Relocations = new();
-        public readonly List<BtfFuncInfo> FuncInfos = new();
-        public readonly List<BtfLineInfo> LineInfos = new();
-        public readonly List<CoreRelocation> CoreRelocations = new();
+        // Sized as records are found (exactly, for records in instruction order), so the spec takes the arrays without a copy.
+        public readonly ImmutableArray<BtfFuncInfo>.Builder FuncInfos = ImmutableArray.CreateBuilder<BtfFuncInfo>(0);
+        public readonly ImmutableArray<BtfLineInfo>.Builder LineInfos = ImmutableArray.CreateBuilder<BtfLineInfo>(0);
+        public readonly ImmutableArray<CoreRelocation>.Builder CoreRelocations = ImmutableArray.CreateBuilder<CoreRelocation>(0);
         public bool HasFuncInfo, HasLineInfo;
+
+        /// <summary>Appends a subprogram's code; returns where it starts.</summary>
+        public int Append(BpfInstruction[] code)
+        {
+            int at = Length;
+            if (Length + code.Length > Code.Length)
+                Array.Resize(ref Code, Math.Max(Code.Length * 2, Length + code.Length));
+            code.CopyTo(Code, Length);
+            Length += code.Length;
+            return at;
+        }
+
+        public BpfInstruction[] ToArray() => Length == Code.Length ? Code : Code[..Length];
     }
 
     /// <summary>Links an entry point with its subprograms and describes what is left for the loader.</summary>
     private ProgramSpec Link(Function main)
     {
-        foreach (var f in _functions)
-        {
-            if (f.IsSubprogram) f.AppendedAt = 0;
-        }
-        var linked = new LinkedProgram(main.Instructions.Length);
-        linked.Code.AddRange(main.Instructions);
+        var linked = new LinkedProgram(main.Instructions);
         AddRelocations(linked, main, 0);
-        LinkCode(linked, main, main, 0, 0);
+        try
+        {
+            LinkCode(linked, main, main, 0, 0);
+        }
+        finally
+        {
+            foreach (var f in linked.Appended) f.AppendedAt = 0;
+        }
 
         string section = main.SectionName.StartsWith('?') ? main.SectionName[1..] : main.SectionName;
         var definition = SectionDefinitions.Resolve(section, main.Name, _path);
-        var code = linked.Code.ToArray();
+        var code = linked.ToArray();
         return new ProgramSpec
         {
             Name = main.Name,
@@ -169,9 +193,9 @@ internal sealed partial class ObjectParser
             License = _license,
             KernelVersion = _kernelVersion,
             Instructions = code,
-            FuncInfos = linked.FuncInfos.ToImmutableArray(),
-            LineInfos = linked.LineInfos.ToImmutableArray(),
-            CoreRelocations = linked.CoreRelocations.ToImmutableArray(),
+            FuncInfos = linked.FuncInfos.DrainToImmutable(),
+            LineInfos = linked.LineInfos.DrainToImmutable(),
+            CoreRelocations = linked.CoreRelocations.DrainToImmutable(),
             References = BuildReferences(linked, code),
         };
     }
@@ -192,10 +216,9 @@ internal sealed partial class ObjectParser
             throw _elf.Error($"program '{main.Name}': subprogram calls nest deeper than the object has functions", f.SectionName);
         MoveExtInfo(linked, main, f, start);
 
-        var code = linked.Code;
         for (int i = 0; i < f.Instructions.Length; i++)
         {
-            var insn = code[start + i];
+            var insn = linked.Code[start + i];
             bool isCall = insn.OpCode == BpfOpCodes.Call && insn.Src == BpfPseudo.Call && insn.Dst == 0 && insn.Offset == 0;
             bool isCallback = insn.IsLoadImm64 && insn.Src == BpfPseudo.Func;
             if (!isCall && !isCallback) continue;
@@ -228,14 +251,13 @@ internal sealed partial class ObjectParser
 
             if (callee.AppendedAt == 0)
             {
-                callee.AppendedAt = code.Count;
-                code.AddRange(callee.Instructions);
+                callee.AppendedAt = linked.Append(callee.Instructions); // may replace linked.Code: index it afresh below
+                linked.Appended.Add(callee);
                 AddRelocations(linked, callee, callee.AppendedAt);
                 LinkCode(linked, main, callee, callee.AppendedAt, depth + 1);
             }
-            insn = code[start + i];
-            insn.Immediate = callee.AppendedAt - (start + i) - 1;
-            code[start + i] = insn;
+            ref var call = ref linked.Code[start + i];
+            call.Immediate = callee.AppendedAt - (start + i) - 1;
         }
     }
 
@@ -271,11 +293,11 @@ internal sealed partial class ObjectParser
             if (records is not null)
             {
                 var all = records.FuncInfos.AsSpan();
-                for (int i = FirstAtOrAfter(all, order.FuncInfos, static r => r.InstructionOffset, first); i < all.Length; i++)
+                var (from, to) = Window(all, order.FuncInfos, static r => r.InstructionOffset, first, end, linked.FuncInfos);
+                for (int i = from; i < to; i++)
                 {
                     var fi = all[i];
-                    if (fi.InstructionOffset >= end) { if (order.FuncInfos) break; continue; }
-                    if (fi.InstructionOffset >= first)
+                    if (fi.InstructionOffset >= first && fi.InstructionOffset < end)
                         linked.FuncInfos.Add(fi with { InstructionOffset = fi.InstructionOffset + shift });
                 }
             }
@@ -290,11 +312,11 @@ internal sealed partial class ObjectParser
             if (records is not null)
             {
                 var all = records.LineInfos.AsSpan();
-                for (int i = FirstAtOrAfter(all, order.LineInfos, static r => r.InstructionOffset, first); i < all.Length; i++)
+                var (from, to) = Window(all, order.LineInfos, static r => r.InstructionOffset, first, end, linked.LineInfos);
+                for (int i = from; i < to; i++)
                 {
                     var li = all[i];
-                    if (li.InstructionOffset >= end) { if (order.LineInfos) break; continue; }
-                    if (li.InstructionOffset >= first)
+                    if (li.InstructionOffset >= first && li.InstructionOffset < end)
                         linked.LineInfos.Add(li with { InstructionOffset = li.InstructionOffset + shift });
                 }
             }
@@ -306,11 +328,11 @@ internal sealed partial class ObjectParser
         if (records is not null)
         {
             var all = records.CoreRelocations.AsSpan();
-            for (int i = FirstAtOrAfter(all, order.CoreRelocations, static r => r.InstructionOffset, first); i < all.Length; i++)
+            var (from, to) = Window(all, order.CoreRelocations, static r => r.InstructionOffset, first, end, linked.CoreRelocations);
+            for (int i = from; i < to; i++)
             {
                 var cr = all[i];
-                if (cr.InstructionOffset >= end) { if (order.CoreRelocations) break; continue; }
-                if (cr.InstructionOffset >= first)
+                if (cr.InstructionOffset >= first && cr.InstructionOffset < end)
                     linked.CoreRelocations.Add(cr with { InstructionOffset = cr.InstructionOffset + shift });
             }
         }
@@ -347,15 +369,27 @@ internal sealed partial class ObjectParser
         return true;
     }
 
-    /// <summary>Index of the first record at or after <paramref name="first"/> when in order; 0 (scan all) when not.</summary>
-    private static int FirstAtOrAfter<T>(ReadOnlySpan<T> records, bool inOrder, Func<T, int> offsetOf, int first)
+    /// <summary>
+    /// The records to scan for instructions [first, end): exactly those, found by binary search, when the records are in
+    /// instruction order (and <paramref name="into"/> then grows by exactly that many); all of them otherwise.
+    /// </summary>
+    private static (int From, int To) Window<T>(ReadOnlySpan<T> records, bool inOrder, Func<T, int> offsetOf, int first, int end,
+        ImmutableArray<T>.Builder into)
     {
-        if (!inOrder) return 0;
-        int lo = 0, hi = records.Length;
+        if (!inOrder) return (0, records.Length);
+        int from = FirstAtOrAfter(records, offsetOf, first, 0);
+        int to = FirstAtOrAfter(records, offsetOf, end, from);
+        if (to > from) into.Capacity = into.Count + (to - from);
+        return (from, to);
+    }
+
+    private static int FirstAtOrAfter<T>(ReadOnlySpan<T> records, Func<T, int> offsetOf, int offset, int lo)
+    {
+        int hi = records.Length;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (offsetOf(records[mid]) < first) lo = mid + 1; else hi = mid;
+            if (offsetOf(records[mid]) < offset) lo = mid + 1; else hi = mid;
         }
         return lo;
     }
@@ -387,6 +421,6 @@ internal sealed partial class ObjectParser
                     break;
             }
         }
-        return references.ToImmutable();
+        return references.DrainToImmutable();
     }
 }

@@ -141,6 +141,21 @@ public class CDeclarationHardeningTests
     }
 
     [Fact]
+    public void BitfieldOfAHugeTypeDoesNotDivideByZero()
+    {
+        // Found by AFL++ (btf-afl-crash-2a5b3af7cd93): the storage unit of a bitfield whose type is 2^29 bytes, in bits,
+        // wrapped to 0 in 32-bit arithmetic: DivideByZeroException from the packing check.
+        var b = new BtfBuilder();
+        uint huge = b.AddStruct("huge", 0x20000000);
+        uint holder = b.AddStruct("holder", 8, new BtfMember("bits", huge, 3, 5));
+        var spec = b.BuildSpec();
+
+        var e = Record.Exception(() => BtfCDeclaration.Format(spec, holder));
+
+        Assert.True(e is null or BpfFormatException, e?.ToString());
+    }
+
+    [Fact]
     public void BtfFuzzTargetWalksTheFixturesWithoutFault()
     {
         // The walk the fuzzer does must succeed on valid input, or every finding would be noise.

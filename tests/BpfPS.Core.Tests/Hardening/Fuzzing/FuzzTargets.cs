@@ -56,7 +56,7 @@ public static class FuzzTargets
             string name = spec.GetName(id);
             if (name.Length > 0 && names.Count < 64) names.Add(name);
             _ = spec.SkipModsAndTypedefs(id);
-            TryFormat(() => spec.SizeOf(id));
+            SizeOfOrNothing(spec, id);
             if (id > 0)
             {
                 _ = BtfCDeclaration.Format(spec, id);
@@ -73,10 +73,10 @@ public static class FuzzTargets
         BtfCHeaderWriter.Write(spec, TextWriter.Null);
     }
 
-    private static void TryFormat(Func<uint> sizeOf)
+    private static void SizeOfOrNothing(BtfSpec spec, uint id)
     {
         // SizeOf documents BpfFormatException for types with no size (void, func, fwd): that is an answer here, not a failure.
-        try { _ = sizeOf(); }
+        try { _ = spec.SizeOf(id); }
         catch (BpfFormatException) { }
     }
 

@@ -383,8 +383,8 @@ internal class CTypeFormatter
             else if (Type(Spec.SkipModsAndTypedefs(m.TypeId)).Size is uint unitBytes and > 0)
             {
                 // A bitfield never straddles a storage unit of its type in a struct the compiler laid out itself.
-                uint unit = unitBytes * 8;
-                packed |= m.BitOffset / unit != (m.BitOffset + m.BitfieldSize - 1) / unit;
+                ulong unit = unitBytes * 8UL;   // 64-bit: a (malformed) unit of 2^29 bytes would wrap to 0 in 32
+                packed |= m.BitOffset / unit != (m.BitOffset + (ulong)m.BitfieldSize - 1) / unit;
             }
         }
         packed |= c.ByteSize % (uint)max != 0;

@@ -200,8 +200,9 @@ internal sealed class ObjectBtfEditor
         }
     }
 
+    // Ids come from the object's own BTF (datasec entries, members): a bad one is malformed input, not a caller's bug.
     private int Offset(uint id) => id == 0 || id >= (uint)_offsets.Count
-        ? throw new ArgumentOutOfRangeException(nameof(id), $"BTF type id {id} out of range")
+        ? throw new BpfFormatException($"BTF type id {id} out of range (1..{_offsets.Count - 1})", null, "BTF type section")
         : _offsets[(int)id];
 
     private uint Info(uint id) => U32(Offset(id) + 4);

@@ -191,9 +191,10 @@ internal sealed partial class ObjectParser
 
     private uint ReadVersion(in ElfSection s)
     {
-        if (s.Size != 4)
-            throw _elf.Error($"version section is {s.Size} bytes, expected 4", s.Name, (long)s.Offset);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_elf.GetData(s).Span);
+        var data = _elf.GetData(s).Span;   // empty for a NULL/NOBITS section, whatever its header's size says
+        if (s.Size != 4 || data.Length != 4)
+            throw _elf.Error($"version section is {data.Length} bytes, expected 4", s.Name, (long)s.Offset);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data);
     }
 
     /// <summary>libbpf's bpf_object__add_programs: every STT_FUNC symbol in an executable section is a function.</summary>

@@ -31,7 +31,7 @@ public sealed class CollectionSpec
     public static CollectionSpec Parse(ReadOnlyMemory<byte> elf, string path) => ObjectParser.Parse(elf, path);
 
     /// <summary>Reads and parses an ELF object file.</summary>
-    public static CollectionSpec Load(string path) => Parse(File.ReadAllBytes(path), path);
+    public static CollectionSpec Load(string path) => ObjectFileReader.Parse(path);
 }
 
 /// <summary>A map to create: from ".maps" (BTF-defined), "maps" (legacy), or a global data section.</summary>

@@ -11,9 +11,11 @@ internal sealed record LoadFigures(string Name, int Programs, Sample Warm, doubl
 
 internal static class LoadBench
 {
+    /// <summary>Rounds that alternate libbpf and BpfPS, so both see the same machine: its load changes by the minute.</summary>
+    private const int Rounds = 5;
+
     public static LoadFigures Run(string name, string path, string libbpfHarness, int loads)
     {
-        var libbpf = BenchPrerequisites.Libbpf(libbpfHarness, $"load \"{path}\" {loads}", out var refusal);
         var first = Enumerable.Range(0, 3).Select(_ => FirstInProcess.Spawn("load", path)).ToArray();
 
         // Warm: this process already holds the shared kernel spec, as a runspace would after its first load.
@@ -21,36 +23,46 @@ internal static class LoadBench
         int programs = 0;
         WarmUp.UntilJitSettles(() => programs = LoadOnce(path));
 
-        var totals = new double[loads];
-        var syscalls = new double[loads];
-        var cpu = new double[loads];
-        var userCpu = new double[loads];
+        var totals = new List<double>();
+        var syscalls = new List<double>();
+        var cpu = new List<double>();
+        var userCpu = new List<double>();
         var calls = new Dictionary<BpfCommand, (long Calls, double Ms)>();
+        var libbpfRounds = new List<Sample>();
+        string? refusal = null;
         long allocated = 0;
         int gen0 = GC.CollectionCount(0);
-        for (int i = 0; i < loads; i++)
+        int perRound = Math.Max(1, loads / Rounds);
+        for (int round = 0; round < Rounds; round++)
         {
-            SyscallStats.Current.Reset();
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            var cpuBefore = ThreadCpu.Now();
-            long start = Stopwatch.GetTimestamp();
-            LoadOnce(path);
-            totals[i] = Stats.Ms(start);
-            var cpuAfter = ThreadCpu.Now();
-            cpu[i] = cpuAfter.UserMs + cpuAfter.SystemMs - cpuBefore.UserMs - cpuBefore.SystemMs;
-            userCpu[i] = cpuAfter.UserMs - cpuBefore.UserMs;
-            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
-            syscalls[i] = SyscallStats.Current.TotalElapsed.TotalMilliseconds;
-            foreach (var (command, n, elapsed) in SyscallStats.Current.Snapshot())
+            if (refusal is null && BenchPrerequisites.Libbpf(libbpfHarness, $"load \"{path}\" {perRound}", out refusal, skipFirst: true) is { } theirs)
+                libbpfRounds.Add(theirs);
+            for (int i = 0; i < perRound; i++)
             {
-                var sum = calls.GetValueOrDefault(command);
-                calls[command] = (sum.Calls + n, sum.Ms + elapsed.TotalMilliseconds);
+                SyscallStats.Current.Reset();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                var cpuBefore = ThreadCpu.Now();
+                long start = Stopwatch.GetTimestamp();
+                LoadOnce(path);
+                totals.Add(Stats.Ms(start));
+                var cpuAfter = ThreadCpu.Now();
+                cpu.Add(cpuAfter.UserMs + cpuAfter.SystemMs - cpuBefore.UserMs - cpuBefore.SystemMs);
+                userCpu.Add(cpuAfter.UserMs - cpuBefore.UserMs);
+                allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+                syscalls.Add(SyscallStats.Current.TotalElapsed.TotalMilliseconds);
+                foreach (var (command, n, elapsed) in SyscallStats.Current.Snapshot())
+                {
+                    var sum = calls.GetValueOrDefault(command);
+                    calls[command] = (sum.Calls + n, sum.Ms + elapsed.TotalMilliseconds);
+                }
             }
         }
         GC.KeepAlive(kernel);
-        var warm = new Sample(totals, syscalls, allocated / (double)loads, (GC.CollectionCount(0) - gen0) / (double)loads, cpu, userCpu);
+        int measured = totals.Count;
+        var warm = new Sample([.. totals], [.. syscalls], allocated / (double)measured, (GC.CollectionCount(0) - gen0) / (double)measured, [.. cpu], [.. userCpu]);
+        var libbpf = libbpfRounds.Count == 0 ? null : Sample.Concat(libbpfRounds);
         var allocations = AllocationCount.Measure(path, 40);
-        var perLoad = calls.Select(c => (c.Key, c.Value.Calls / (double)loads, c.Value.Ms / loads)).OrderBy(c => c.Key).ToList();
+        var perLoad = calls.Select(c => (c.Key, c.Value.Calls / (double)measured, c.Value.Ms / measured)).OrderBy(c => c.Key).ToList();
         var libbpfCalls = libbpf is null ? null : BenchPrerequisites.LibbpfCalls(libbpfHarness, path);
         return new LoadFigures(name, programs, warm, first, libbpf, refusal, allocations, perLoad, libbpfCalls);
     }

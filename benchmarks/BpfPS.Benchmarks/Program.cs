@@ -63,6 +63,13 @@ internal static class Program
 internal sealed record Sample(double[] TotalMs, double[] SyscallMs, double AllocatedBytes, double Gen0PerRun, double[]? CpuMs = null, double[]? UserCpuMs = null)
 {
     public double CpuMedianMs => CpuMs is { Length: > 0 } c ? Stats.Median(c) : double.NaN;
+
+    /// <summary>The runs of several samples as one (figures that are not per run must agree or are dropped).</summary>
+    public static Sample Concat(IReadOnlyList<Sample> samples) => new(
+        samples.SelectMany(s => s.TotalMs).ToArray(), samples.SelectMany(s => s.SyscallMs).ToArray(),
+        samples.Select(s => s.AllocatedBytes).Average(), samples.Select(s => s.Gen0PerRun).Average(),
+        samples.All(s => s.CpuMs is not null) ? samples.SelectMany(s => s.CpuMs!).ToArray() : null,
+        samples.All(s => s.UserCpuMs is not null) ? samples.SelectMany(s => s.UserCpuMs!).ToArray() : null);
     public double UserCpuMeanMs => UserCpuMs is { Length: > 0 } u ? u.Average() : double.NaN;
     public double MedianMs => Stats.Median(TotalMs);
     public double MinMs => TotalMs.Min();
@@ -138,8 +145,18 @@ internal sealed class BenchPrerequisites(string root, string work)
     }
 
     /// <summary>Runs the libbpf harness; each output line is "total_ns syscall_ns open_ns cpu_ns". Null when libbpf refuses the object.</summary>
-    public static Sample? Libbpf(string harness, string arguments, out string? refusal)
+    /// <param name="skipFirst">
+    /// Run one more iteration and drop the first: its first load also probes kernel features, which libbpf then caches for
+    /// the life of the process (as a long-lived BpfPS process keeps its kernel BTF).
+    /// </param>
+    public static Sample? Libbpf(string harness, string arguments, out string? refusal, bool skipFirst = false)
     {
+        if (skipFirst)
+        {
+            var words = arguments.Split(' ');
+            words[^1] = (int.Parse(words[^1], CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture);
+            arguments = string.Join(' ', words);
+        }
         var psi = new ProcessStartInfo(harness, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -152,7 +169,7 @@ internal sealed class BenchPrerequisites(string root, string work)
         }
         refusal = null;
         var rows = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray()).ToArray();
+            .Select(l => l.Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray()).Skip(skipFirst ? 1 : 0).ToArray();
         return new Sample(rows.Select(r => r[0] / 1e6).ToArray(), rows.Select(r => r[1] / 1e6).ToArray(), double.NaN, double.NaN,
             rows.Select(r => r.Length > 3 ? r[3] / 1e6 : double.NaN).ToArray());
     }

@@ -56,7 +56,9 @@ internal sealed class Report
         md.AppendLine();
         md.AppendLine("Wall times are medians; `thread CPU` is the median of the loading thread's user + system CPU time (getrusage),");
         md.AppendLine("which other processes on the machine do not inflate; `user CPU` is the user-space share of it (a mean: Linux splits");
-        md.AppendLine("user from system time by timer ticks). The ratios to libbpf are given both ways.");
+        md.AppendLine("user from system time by timer ticks). The ratios to libbpf are given both ways. libbpf and BpfPS run in alternating");
+        md.AppendLine("rounds so both see the same machine; libbpf's first load in each harness process (which also probes kernel features,");
+        md.AppendLine("cached for the life of the process) is dropped.");
         md.AppendLine();
         md.AppendLine("| object | programs | loader | median ms | min ms | in bpf() ms | user-space ms | user/bpf() | thread CPU ms | user CPU ms | allocated per load | objects per load | gen0 GCs per load | vs libbpf (wall) | vs libbpf (CPU) |");
         md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

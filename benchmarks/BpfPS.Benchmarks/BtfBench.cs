@@ -4,10 +4,11 @@ using BpfPS.Core.Btf;
 namespace BpfPS.Benchmarks;
 
 internal sealed record BtfFigures(
-    Sample FreshParse,          // new spec from the file + name index + task_struct, in a warm process
+    Sample FreshParse,          // the runspace cache's cold path: KernelBtf.GetVmlinux + name index + task_struct, warm process
+    Sample FileParse,           // a spec read from a file (-KernelBtf, BTFHub): BtfSpec.LoadFile + name index + task_struct
     double[] FirstInProcessMs,  // the same, as the first thing a new process does (includes JIT)
     Sample? Libbpf, string? LibbpfRefusal,
-    long RawBytes, long RetainedBytes,
+    long RawBytes, long RetainedBytes, long KernelCacheRetainedBytes, bool KernelBytesMapped,
     double WarmLookupNs, double WarmLookupBytes, int TypeCount);
 
 internal static class BtfBench
@@ -21,7 +22,7 @@ internal static class BtfBench
 
         // Fresh parses in this (warm) process: what a runspace pays the first time it needs kernel BTF. Alternating with
         // libbpf's rounds, so both see the same machine.
-        WarmUp.UntilJitSettles(() => OpenAndLookUp());
+        WarmUp.UntilJitSettles(() => { DropKernelCache(); OpenAndLookUp(); });
         var totals = new double[runs];
         var cpu = new double[runs];
         var libbpfRounds = new List<Sample>();
@@ -32,22 +33,42 @@ internal static class BtfBench
         {
             if (i % perRound == 0 && refusal is null && BenchPrerequisites.Libbpf(libbpfHarness, $"btf {perRound}", out refusal) is { } theirs)
                 libbpfRounds.Add(theirs);
+            DropKernelCache();
+            int parses = KernelBtf.ParseCount;
             long before = GC.GetAllocatedBytesForCurrentThread();
             double cpuBefore = ThreadCpu.TotalMs();
             long start = Stopwatch.GetTimestamp();
             OpenAndLookUp();
             totals[i] = Stats.Ms(start);
+            if (KernelBtf.ParseCount != parses + 1)
+                throw new InvalidOperationException("the kernel BTF cache was not cold: the measurement would time a cache hit");
             cpu[i] = ThreadCpu.TotalMs() - cpuBefore;
             allocated += GC.GetAllocatedBytesForCurrentThread() - before;
         }
         var fresh = new Sample(totals, new double[runs], allocated / (double)runs, (GC.CollectionCount(0) - gen0) / (double)runs, cpu);
         var libbpf = libbpfRounds.Count == 0 ? null : Sample.Concat(libbpfRounds);
 
-        // Memory the cached spec holds once it has served a lookup.
+        // The same from a file: what -KernelBtf (a BTFHub file) costs, bytes read into memory rather than mapped.
+        var fileTotals = new double[perRound];
+        for (int i = 0; i < perRound; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            LoadFileAndLookUp();
+            fileTotals[i] = Stats.Ms(start);
+        }
+        var fileParse = new Sample(fileTotals, new double[perRound], double.NaN, double.NaN, new double[perRound]);
+
+        // Memory a spec holds once it has served a lookup: read from a file (all bytes managed), and the kernel cache's
+        // (vmlinux bytes mapped from the kernel's own copy where the kernel allows it, so only the index is managed).
         long rawBytes = new FileInfo(Vmlinux).Length;
         long baseline = GC.GetTotalMemory(forceFullCollection: true);
-        var spec = OpenAndLookUp();
+        var spec = LoadFileAndLookUp();
         long retained = GC.GetTotalMemory(forceFullCollection: true) - baseline;
+        DropKernelCache();
+        long cacheBaseline = GC.GetTotalMemory(forceFullCollection: true);
+        var cached = OpenAndLookUp();
+        long cacheRetained = GC.GetTotalMemory(forceFullCollection: true) - cacheBaseline;
+        GC.KeepAlive(cached);
 
         // Warm lookups by name.
         const int lookups = 200_000;
@@ -60,14 +81,30 @@ internal static class BtfBench
         int typeCount = spec.TypeCount;
         GC.KeepAlive(spec);
 
-        return new BtfFigures(fresh, first, libbpf, refusal, rawBytes, retained, ns, bytes, typeCount);
+        return new BtfFigures(fresh, fileParse, first, libbpf, refusal, rawBytes, retained, cacheRetained, KernelBtf.VmlinuxIsMapped, ns, bytes, typeCount);
     }
 
+    /// <summary>What the runspace cache does on first need: the shared vmlinux spec, then a lookup.</summary>
     internal static BtfSpec OpenAndLookUp()
+    {
+        var spec = KernelBtf.GetVmlinux();
+        Lookup(spec);
+        return spec;
+    }
+
+    private static BtfSpec LoadFileAndLookUp()
     {
         var spec = BtfSpec.LoadFile(Vmlinux);
         Lookup(spec);
         return spec;
+    }
+
+    /// <summary>Lets the process's weakly held kernel spec go, so the next GetVmlinux parses anew (a cold cache).</summary>
+    private static void DropKernelCache()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     private static void Lookup(BtfSpec spec)

@@ -32,7 +32,7 @@ public static partial class KernelBtf
     public static int ParseCount => s_vmlinux.CreatedCount;
 
     /// <summary>Whether the vmlinux bytes are a mapping of the kernel's copy rather than a read (diagnostics).</summary>
-    internal static bool VmlinuxIsMapped => s_vmlinuxMapping is not null;
+    public static bool VmlinuxIsMapped => s_vmlinuxMapping is not null;
 
     /// <summary>
     /// The process's current vmlinux spec if one is alive, else parses /sys/kernel/btf/vmlinux once (concurrent callers

@@ -47,10 +47,10 @@ internal ref struct BtfExtReader
         if (headerLength < MinHeader || headerLength > (uint)_raw.Length)
             throw Error($"header length {headerLength} is outside {MinHeader}..{_raw.Length}", 4);
 
-        uint funcSize = ReadInfo(headerLength, 8, "func_info", MinFuncInfo, ReadFuncInfo);
-        uint lineSize = ReadInfo(headerLength, 16, "line_info", MinLineInfo, ReadLineInfo);
+        uint funcSize = ReadInfo(headerLength, 8, "func_info", MinFuncInfo, ReadFuncInfo, static (b, n) => Reserve(b.Funcs, n));
+        uint lineSize = ReadInfo(headerLength, 16, "line_info", MinLineInfo, ReadLineInfo, static (b, n) => Reserve(b.Lines, n));
         if (headerLength >= HeaderWithCoreRelo)
-            ReadInfo(headerLength, 24, "core_relo", MinCoreRelo, ReadCoreRelo);
+            ReadInfo(headerLength, 24, "core_relo", MinCoreRelo, ReadCoreRelo, static (b, n) => Reserve(b.Relos, n));
 
         var sections = ImmutableDictionary.CreateBuilder<string, BtfExtSection>(StringComparer.Ordinal);
         foreach (var (name, b) in _sections)
@@ -60,8 +60,13 @@ internal ref struct BtfExtReader
 
     private delegate void RecordReader(ref BtfExtReader reader, Builder section, int at);
 
+    // Blocks state their record count up front (checked against the bytes before this runs): sizing the builder exactly
+    // means no regrowth and lets DrainToImmutable hand over its array without a copy.
+    private static void Reserve<T>(ImmutableArray<T>.Builder builder, uint count) =>
+        builder.Capacity = Math.Max(builder.Capacity, builder.Count + (int)count);
+
     /// <summary>Reads one info block whose off/len sit at <paramref name="fieldAt"/>; returns its record size (0 if empty).</summary>
-    private uint ReadInfo(uint headerLength, int fieldAt, string what, uint minRecord, RecordReader read)
+    private uint ReadInfo(uint headerLength, int fieldAt, string what, uint minRecord, RecordReader read, Action<Builder, uint> reserve)
     {
         uint off = BtfWire.U32(_raw, fieldAt), len = BtfWire.U32(_raw, fieldAt + 4);
         if (len == 0)
@@ -89,6 +94,7 @@ internal ref struct BtfExtReader
                 throw Error($"{what} block for section '{name}' claims {count} records of {recordSize} bytes, only {limit - at} bytes remain", at - 4);
             if (!_sections.TryGetValue(name, out var section))
                 _sections.Add(name, section = new Builder());
+            reserve(section, count);
             for (uint i = 0; i < count; i++, at += (int)recordSize)
                 read(ref this, section, at);
         }

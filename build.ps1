@@ -105,6 +105,8 @@ $SystemPackages = [ordered]@{
     'gcc'            = { [bool](Get-Command gcc -ErrorAction Ignore) }
     'make'           = { [bool](Get-Command make -ErrorAction Ignore) }
     'pkg-config'     = { [bool](Get-Command pkg-config -ErrorAction Ignore) }
+    # Only for bpf_core_type_matches(): clang-14 cannot emit that relocation, so its fixture is also built with clang-15.
+    'clang-15'       = { [bool](Get-Command clang-15 -ErrorAction Ignore) }
 }
 
 function Test-BpffsMounted {

@@ -74,6 +74,7 @@ public enum BpfProgramType : uint
     Lsm = 29,
     SkLookup = 30,
     Syscall = 31,
+    Netfilter = 32,
 }
 
 /// <summary>Expected attach types (enum bpf_attach_type).</summary>

@@ -159,6 +159,7 @@ public static class SectionDefinitions
         D("cgroup/dev", BpfProgramType.CgroupDevice, BpfAttachType.CgroupDevice, AttachableOpt),
         D("struct_ops+", BpfProgramType.StructOps, None),
         D("sk_lookup", BpfProgramType.SkLookup, BpfAttachType.SkLookup, Att),
+        D("netfilter", BpfProgramType.Netfilter, BpfAttachType.Netfilter, None),
     ];
 
     /// <summary>The first definition matching <paramref name="sectionName"/>, or null.</summary>

@@ -14,6 +14,7 @@ namespace BpfPS.Core.Tests.Links;
 internal sealed class NetworkTestKit : IDisposable
 {
     public const int TestPort = 47001;     // the port the links_net.c programs count
+    public const string TestPortText = "47001";
     public static readonly IPAddress ServerAddress = IPAddress.Parse("10.199.0.1");
     public static readonly IPAddress ClientAddress = IPAddress.Parse("10.199.0.2");
     private static int s_sequence;
@@ -112,6 +113,43 @@ internal sealed class NetworkTestKit : IDisposable
         var buffer = new byte[64];
         for (int i = 0; i < count; i++)
             receiver.Receive(buffer);   // throws SocketException (timeout) when a datagram got lost
+    }
+
+    /// <summary>
+    /// Answers <paramref name="count"/> datagrams on the server's test port, each back to its sender, on a background
+    /// task (for clients that wait for replies).
+    /// </summary>
+    public Task EchoAsync(int count)
+    {
+        var receiver = Receiver;
+        return Task.Run(() =>
+        {
+            var buffer = new byte[256];
+            for (int i = 0; i < count; i++)
+            {
+                EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+                int n = receiver.ReceiveFrom(buffer, ref from);
+                receiver.SendTo(buffer.AsSpan(0, n), from);
+            }
+        });
+    }
+
+    /// <summary>Runs a bash script (killed, by its own PID, after 20 s), returning its exit code and output.</summary>
+    public static (int ExitCode, string Output) Shell(string script)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(script);
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(20_000))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            return (-1, "timed out: " + stdout.Result + stderr.Result);
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
     /// <summary>Keeps an object alive for the test and disposes it (before the namespaces go) at the end.</summary>

@@ -69,10 +69,12 @@ public sealed unsafe class EventWaiter : IDisposable
         const int MaxEvents = 8;
         byte* events = stackalloc byte[MaxEvents * 16];
         long deadline = timeoutMs < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs;
-        bool added = false;
+        // Both stay open for the whole wait: closing the eventfd (a concurrent Dispose) would drop its wake-up from the set.
+        bool added = false, wakeAdded = false;
         _epoll.DangerousAddRef(ref added);
         try
         {
+            _wake.DangerousAddRef(ref wakeAdded);
             while (true)
             {
                 int wait = timeoutMs < 0 ? -1 : (int)Math.Max(0, deadline - Environment.TickCount64);
@@ -89,6 +91,7 @@ public sealed unsafe class EventWaiter : IDisposable
         }
         finally
         {
+            if (wakeAdded) _wake.DangerousRelease();
             if (added) _epoll.DangerousRelease();
         }
     }

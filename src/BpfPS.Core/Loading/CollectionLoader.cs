@@ -98,7 +98,7 @@ internal sealed class CollectionLoader
         _options.Progress?.Report(new LoadProgress(done, _spec.Programs.Count, null));
 
         uint btfId = btf is null ? 0 : BpfSyscall.GetBtfInfo(btf).Id;
-        var structOps = _structOps.Register(maps, programs, StructOpsLinks.Create);
+        var structOps = _options.RegisterStructOps ? _structOps.Register(maps, programs, StructOpsLinks.Create) : [];
         return new Collection(_spec, btf, btfId, maps, programs) { StructOps = structOps };
     }
 

@@ -47,11 +47,14 @@ public sealed class Collection : IDisposable
     /// <summary>Programs by function name, in object order.</summary>
     public IReadOnlyDictionary<string, LoadedProgram> Programs { get; }
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+    /// <summary>The struct_ops maps this load registered with the kernel, in object order; unregistered by <see cref="Dispose"/>.</summary>
+    public IReadOnlyList<StructOpsRegistration> StructOps { get; internal init; } = [];
 
     /// <summary>Closes programs, maps and BTF. Idempotent and safe to call from several threads.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (var s in StructOps) s.Dispose(); // first: unregistering a map-registered struct_ops needs the map's fd
         foreach (var p in Programs.Values) p.Dispose();
         foreach (var m in Maps.Values) m.Dispose();
         BtfFd?.Dispose();

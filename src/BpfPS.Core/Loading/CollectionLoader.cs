@@ -19,6 +19,7 @@ internal sealed class CollectionLoader
     private readonly List<string> _newPins = [];
     private readonly Dictionary<int, BpfFd> _moduleBtfFds = [];
     private BtfSpec? _vmlinux;
+    private StructOpsLoader? _structOps;
 
     public CollectionLoader(CollectionSpec spec, CollectionOptions options)
     {
@@ -62,10 +63,11 @@ internal sealed class CollectionLoader
         var coreCache = ProgramRelocator.CreateCoreCache(_spec, environment);
         var relocated = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
         var attachTargets = new Dictionary<string, (uint Id, int Module)>(StringComparer.Ordinal);
+        _structOps = StructOpsLoader.Prepare(_spec);
         foreach (var (name, program) in _spec.Programs)
         {
             relocated[name] = ProgramRelocator.Relocate(_spec, program, environment, applyMapReferences: false, coreCache); // fds come later
-            attachTargets[name] = ResolveAttachTarget(program);
+            attachTargets[name] = _structOps.TryGetAttach(name, out uint structOpsType, out _) ? (structOpsType, -1) : ResolveAttachTarget(program);
         }
         var initialValues = _options.Constants is { } constants ? CollectionConstants.Apply(_spec, constants) : [];
         foreach (var (name, map) in _spec.Maps)
@@ -96,7 +98,8 @@ internal sealed class CollectionLoader
         _options.Progress?.Report(new LoadProgress(done, _spec.Programs.Count, null));
 
         uint btfId = btf is null ? 0 : BpfSyscall.GetBtfInfo(btf).Id;
-        return new Collection(_spec, btf, btfId, maps, programs);
+        var structOps = _options.RegisterStructOps ? _structOps.Register(maps, programs, StructOpsLinks.Create) : [];
+        return new Collection(_spec, btf, btfId, maps, programs) { StructOps = structOps };
     }
 
     private BpfFd? LoadBtf()
@@ -122,6 +125,11 @@ internal sealed class CollectionLoader
         var definition = MapDefinition.For(spec);
         string? pinPath = spec.Pinning == MapPinning.ByName ? Pinning.PathFor(spec, _options.PinPath) : null;
         string context = $"map '{spec.Name}'";
+        if (spec.StructOps is not null)
+        {
+            var (structOpsFd, structOpsInfo) = _structOps!.CreateMap(spec, kernelName, btf, Track);
+            return new LoadedMap(spec, kernelName, structOpsFd, structOpsInfo, null, false, null, 0, 0);
+        }
         try
         {
             for (int attempt = 0; ; attempt++)
@@ -258,7 +266,7 @@ internal sealed class CollectionLoader
             Instructions = relocated.Instructions,
             License = program.License.Length > 0 ? program.License : _spec.License,
             Name = program.Name,
-            ExpectedAttachType = program.ExpectedAttachType,
+            ExpectedAttachType = _structOps!.TryGetAttach(program.Name, out _, out var member) ? member : program.ExpectedAttachType,
             Flags = program.Flags,
             KernelVersion = program.KernelVersion != 0 ? program.KernelVersion : _spec.KernelVersion != 0 ? _spec.KernelVersion : RunningKernelVersion(),
             LogLevel = (uint)_options.LogLevel,
@@ -397,6 +405,7 @@ internal sealed class CollectionLoader
     /// <summary>Closes everything this load created, newest first, and removes the pins it made (never older ones).</summary>
     private void RollBack()
     {
+        _structOps?.RollBack(); // before the maps' descriptors close: unregistering needs them
         for (int i = _created.Count - 1; i >= 0; i--) _created[i].Dispose();
         _created.Clear();
         foreach (var pin in _newPins)

@@ -35,4 +35,10 @@ public sealed class CollectionOptions
     /// "CONFIG_NAME" to the raw value as the config file spells it ("y", "m", "1000", "\"text\"").
     /// </summary>
     public IReadOnlyDictionary<string, string>? KernelConfig { get; init; }
+
+    /// <summary>
+    /// Register struct_ops maps once the programs are loaded (default). False creates them with their values staged
+    /// but registers nothing, like libbpf's load before bpf_map__attach_struct_ops.
+    /// </summary>
+    public bool RegisterStructOps { get; init; } = true;
 }

@@ -61,6 +61,8 @@ public sealed class MapSpec
     public bool IsInternal { get; init; }
     /// <summary>Freeze after initialisation (.rodata, .kconfig): programs can then treat it as constant.</summary>
     public bool Freeze { get; set; }
+    /// <summary>For struct_ops maps (".struct_ops", ".struct_ops.link"): the struct the map registers, and its programs.</summary>
+    public StructOpsSpec? StructOps { get; set; }
 }
 
 /// <summary>A ".values" initialiser slot.</summary>

@@ -24,13 +24,14 @@ internal sealed partial class ObjectParser
 
     private readonly record struct BtfMapSlot(MapSpec Map, uint Offset, uint Size, uint DefinitionTypeId);
 
-    /// <summary>The order libbpf creates maps in: BTF-defined, then (BpfPS only) legacy, then global data, then .kconfig.</summary>
+    /// <summary>The order libbpf creates maps in: BTF-defined, then (BpfPS only) legacy, then global data, then .kconfig, then struct_ops.</summary>
     private void CollectMaps()
     {
         CollectBtfMaps();
         CollectLegacyMaps();
         CollectGlobalDataMaps();
         CollectKconfigMap();
+        CollectStructOpsMaps();
     }
 
     private void AddMap(MapSpec map, string section, long offset)

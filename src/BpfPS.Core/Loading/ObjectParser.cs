@@ -68,6 +68,7 @@ internal sealed partial class ObjectParser
         CollectMaps();
         var programs = BuildPrograms();
         CollectMapInitialisers();
+        CollectStructOpsFunctions(programs);
 
         return new CollectionSpec
         {

@@ -34,6 +34,8 @@ public sealed class BpfCollection : IDisposable
     public DateTime LoadedAt { get; }
     /// <summary>The runspace that loaded it and will dispose it when it closes.</summary>
     public int RunspaceId { get; }
+    /// <summary>struct_ops maps registered with the kernel (congestion controls, schedulers...); unregistered on removal.</summary>
+    public IReadOnlyList<StructOpsRegistration> StructOps => Collection.StructOps;
     /// <summary>True once removed: its programs and maps no longer hold descriptors.</summary>
     public bool IsDisposed => Collection.IsDisposed;
     /// <summary>The core collection (its spec, object BTF id, ...).</summary>

@@ -9,7 +9,7 @@ namespace BpfPS.Core.Tests.Loading.Parsing;
 /// </summary>
 public class ObjectParserMatchesLibbpfTests
 {
-    public static readonly TheoryData<string> Openable = new() { "multi_prog", "subprogs", "btf_maps", "global_data", "externs", "sec_kinds", "verifier_reject" };
+    public static readonly TheoryData<string> Openable = new() { "multi_prog", "subprogs", "btf_maps", "global_data", "externs", "sec_kinds", "verifier_reject", "struct_ops_cc" };
 
     private static (CollectionSpec Spec, LibbpfObjectInfo Info) Both(string fixture)
     {

@@ -5,8 +5,8 @@ using BpfPS.Core.Kernel;
 
 namespace BpfPS.Core.Loading;
 
-// CONTRACT (lead). The object-parsing helper implements CollectionSpec.Parse/Load; the loading helper consumes these types.
 // Specs are the inert, inspectable, editable description of an object (cilium/ebpf's CollectionSpec): no kernel state.
+// The parser produces them (CollectionSpec.Parse/Load); the loader consumes them.
 
 /// <summary>Everything an ELF object describes, parsed and linked but not yet relocated against a kernel or loaded.</summary>
 public sealed class CollectionSpec

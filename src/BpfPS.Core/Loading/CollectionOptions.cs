@@ -35,4 +35,10 @@ public sealed class CollectionOptions
     /// "CONFIG_NAME" to the raw value as the config file spells it ("y", "m", "1000", "\"text\"").
     /// </summary>
     public IReadOnlyDictionary<string, string>? KernelConfig { get; init; }
+
+    /// <summary>
+    /// The programs to load, by name; every other program is skipped, whatever its <see cref="ProgramSpec.AutoLoad"/>
+    /// says (libbpf: bpf_program__set_autoload). Null: the programs whose AutoLoad is true.
+    /// </summary>
+    public IReadOnlyCollection<string>? Programs { get; init; }
 }

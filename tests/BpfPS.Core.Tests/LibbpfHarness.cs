@@ -26,8 +26,9 @@ public sealed record LibbpfMapDefinition(string Name, uint Type, uint KeySize, u
 public sealed record LibbpfObjectInfo(IReadOnlyList<LibbpfProgramDefinition> Programs, IReadOnlyList<LibbpfMapDefinition> Maps,
     IReadOnlyDictionary<string, byte[]> InitialValues, byte[]? Btf);
 
-/// <summary>Everything <c>libbpf_dump</c> reported for one object.</summary>
-public sealed record LibbpfDump(IReadOnlyDictionary<string, LibbpfProgram> Programs, IReadOnlyDictionary<string, int> Failures);
+/// <summary>Everything <c>libbpf_dump</c> reported for one object: programs loaded, refused, and skipped (autoload off).</summary>
+public sealed record LibbpfDump(IReadOnlyDictionary<string, LibbpfProgram> Programs, IReadOnlyDictionary<string, int> Failures,
+    IReadOnlyList<string> Skipped);
 
 /// <summary>
 /// Runs tests/harness/libbpf_dump (built on demand by tests/harness/build.sh into build/harness/) on an object and parses
@@ -109,6 +110,7 @@ public static class LibbpfHarness
     {
         var programs = new Dictionary<string, LibbpfProgram>();
         var failures = new Dictionary<string, int>();
+        var skipped = new List<string>();
         string? name = null, section = null;
         var insns = new List<BpfInstruction>();
         var maps = new Dictionary<int, string>();
@@ -139,13 +141,16 @@ public static class LibbpfHarness
                 case "fail":
                     failures[parts[1]] = int.Parse(parts[2], CultureInfo.InvariantCulture);
                     break;
+                case "skip":
+                    skipped.Add(parts[1]);
+                    break;
                 case "object":
                     break;
                 default:
                     throw new FormatException($"unexpected libbpf_dump line: {line}");
             }
         }
-        return new LibbpfDump(programs, failures);
+        return new LibbpfDump(programs, failures, skipped);
     }
 
     /// <summary>See <see cref="LibbpfProgram.WithoutMapFds"/>.</summary>

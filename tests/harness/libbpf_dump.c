@@ -2,8 +2,8 @@
 // compare BpfPS's linking and relocation with libbpf's, instruction for instruction.
 //
 // Usage: libbpf_dump [-v] OBJECT.o [PROGRAM...]
-//   Without PROGRAM names the whole object is loaded at once (as an application would) and every program is dumped.
-//   If that load fails, or with PROGRAM names, each program is loaded on its own: the object is opened afresh,
+//   Without PROGRAM names the whole object is loaded at once (as an application would) and every program libbpf loads
+//   by default is dumped. If that load fails, or with PROGRAM names, each program is loaded on its own: the object is opened afresh,
 //   autoload is turned off for every other program, and bpf_object__load() runs, so a program the kernel refuses
 //   (fentry/lsm on some kernels, a verifier reject) does not hide the others. (A prog array initialised with another
 //   program only loads in the whole-object mode.) -v sends libbpf's debug output to stderr.
@@ -17,6 +17,8 @@
 //   insn <16 hex digits>           one 8-byte instruction slot as in memory (struct bpf_insn, little-endian), in order,
 //                                  from bpf_program__insns() after load: the final instructions sent to BPF_PROG_LOAD
 //   end <name>                     end of a loaded program's block
+//   skip <name>                    whole-object mode: a program libbpf did not load because its autoload is off
+//                                  (SEC("?...")); it is neither dumped nor loaded on its own
 //   fail <name> <errno>            this program could not be opened or loaded (libbpf error, negative errno)
 //
 // Usage: libbpf_dump --info OBJECT.o
@@ -138,8 +140,12 @@ static int dump_all_at_once(const char *path)
 		return -1;
 	}
 	struct bpf_program *prog;
-	bpf_object__for_each_program(prog, obj)
-		print_loaded(obj, prog);
+	bpf_object__for_each_program(prog, obj) {
+		if (bpf_program__autoload(prog))
+			print_loaded(obj, prog);
+		else
+			printf("skip %s\n", bpf_program__name(prog));
+	}
 	close_and_unpin(obj);
 	return 0;
 }
@@ -273,8 +279,13 @@ int main(int argc, char **argv)
 		n++;
 	char **names = calloc(n ? n : 1, sizeof(char *));
 	size_t i = 0;
-	bpf_object__for_each_program(prog, obj)
-		names[i++] = strdup(bpf_program__name(prog));
+	bpf_object__for_each_program(prog, obj) {
+		if (bpf_program__autoload(prog))
+			names[i++] = strdup(bpf_program__name(prog));
+		else
+			printf("skip %s\n", bpf_program__name(prog));
+	}
+	n = i;
 	bpf_object__close(obj);
 	for (i = 0; i < n; i++) {
 		dump_one(path, names[i]);

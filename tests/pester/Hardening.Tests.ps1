@@ -1,4 +1,4 @@
-# Hardening (issue 7): 8 runspaces loading and removing CO-RE collections against the one shared kernel spec, and
+# Hardening: 8 runspaces loading and removing CO-RE collections against the one shared kernel spec, and
 # Import-BpfCollection without capabilities. The fuzzing and fault injection are in xunit (Hardening/).
 BeforeDiscovery {
     . $PSScriptRoot/Common.ps1

@@ -2,8 +2,6 @@ using System.Collections.Immutable;
 
 namespace BpfPS.Core.Btf;
 
-// CONTRACT (lead). The BTF helper implements BtfExt.Parse.
-
 /// <summary>func_info record: the instruction (index, in instructions, not bytes) where a function starts, and its BTF func id.</summary>
 public readonly record struct BtfFuncInfo(int InstructionOffset, uint TypeId);
 

@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 
 namespace BpfPS.Core.Btf;
 
-// CONTRACT (written by the lead; the BTF helper implements the bodies and may add members, but keeps these signatures).
 /// <summary>
 /// An immutable, lazily decoded BTF blob (the kernel's vmlinux, a module's split BTF, or an object's .BTF).
 /// The raw bytes are kept; an offset per type id and a name index are built on first need; a type is decoded on first

@@ -5,7 +5,7 @@ using BpfPS.Core.Btf;
 
 namespace BpfPS.Core.CoRe;
 
-// CONTRACT (lead). The CO-RE helper implements Apply; the loader calls it on each program's linked instructions.
+// The loader calls Apply on each program's linked instructions.
 
 /// <summary>What one CO-RE relocation did: the values it found locally and in the target, or why it poisoned the instruction.</summary>
 public readonly record struct CoreRelocationResult(

@@ -10,8 +10,11 @@ public sealed class Collection : IDisposable
 {
     private int _disposed;
 
-    internal Collection(CollectionSpec spec, BpfFd? btf, uint btfId, IReadOnlyDictionary<string, LoadedMap> maps, IReadOnlyDictionary<string, LoadedProgram> programs)
+    internal Collection(CollectionSpec spec, BpfFd? btf, uint btfId, IReadOnlyDictionary<string, LoadedMap> maps, IReadOnlyDictionary<string, LoadedProgram> programs,
+        IReadOnlyList<string> skippedPrograms, IReadOnlyList<string> warnings)
     {
+        SkippedPrograms = skippedPrograms;
+        Warnings = warnings;
         Spec = spec;
         BtfFd = btf;
         BtfId = btfId;
@@ -46,6 +49,10 @@ public sealed class Collection : IDisposable
     public IReadOnlyDictionary<string, LoadedMap> Maps { get; }
     /// <summary>Programs by function name, in object order.</summary>
     public IReadOnlyDictionary<string, LoadedProgram> Programs { get; }
+    /// <summary>Programs of the spec that were not loaded (autoload off, or left out of <see cref="CollectionOptions.Programs"/>), in object order.</summary>
+    public IReadOnlyList<string> SkippedPrograms { get; }
+    /// <summary>What the load worked around, as libbpf would warn (e.g. object BTF the kernel refused, loaded without it).</summary>
+    public IReadOnlyList<string> Warnings { get; }
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
     /// <summary>The struct_ops maps this load registered with the kernel, in object order; unregistered by <see cref="Dispose"/>.</summary>
     public IReadOnlyList<StructOpsRegistration> StructOps { get; internal init; } = [];

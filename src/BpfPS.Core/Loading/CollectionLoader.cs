@@ -18,6 +18,7 @@ internal sealed class CollectionLoader
     private readonly List<BpfFd> _created = [];
     private readonly List<string> _newPins = [];
     private readonly Dictionary<int, BpfFd> _moduleBtfFds = [];
+    private readonly List<string> _warnings = [];
     private BtfSpec? _vmlinux;
     private StructOpsLoader? _structOps;
 
@@ -53,7 +54,8 @@ internal sealed class CollectionLoader
     private Collection LoadAll()
     {
         // 1. Everything that needs no kernel objects: fail here and nothing needs undoing.
-        foreach (var p in _spec.Programs.Values)
+        var (toLoad, skipped) = SelectPrograms();
+        foreach (var p in toLoad.Values)
             if (p.Type == BpfProgramType.Unspec)
                 throw new BpfLoadException(_spec.Path, $"program '{p.Name}'", $"has no program type; check its ELF section name '{p.SectionName}'");
 
@@ -64,7 +66,7 @@ internal sealed class CollectionLoader
         var relocated = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
         var attachTargets = new Dictionary<string, (uint Id, int Module)>(StringComparer.Ordinal);
         _structOps = StructOpsLoader.Prepare(_spec);
-        foreach (var (name, program) in _spec.Programs)
+        foreach (var (name, program) in toLoad)
         {
             relocated[name] = ProgramRelocator.Relocate(_spec, program, environment, applyMapReferences: false, coreCache); // fds come later
             attachTargets[name] = _structOps.TryGetAttach(name, out uint structOpsType, out _) ? (structOpsType, -1) : ResolveAttachTarget(program);
@@ -86,20 +88,41 @@ internal sealed class CollectionLoader
 
         var programs = new OrderedDictionary<string, LoadedProgram>(StringComparer.Ordinal);
         int done = 0;
-        foreach (var (name, program) in _spec.Programs)
+        foreach (var (name, program) in toLoad)
         {
-            _options.Progress?.Report(new LoadProgress(done, _spec.Programs.Count, name));
+            _options.Progress?.Report(new LoadProgress(done, toLoad.Count, name));
             programs[name] = LoadProgram(program, relocated[name], attachTargets[name], btf, maps, fdArray);
             done++;
         }
         foreach (var map in maps.Values)
             if (map.Type == BpfMapType.ProgArray)
-                FillSlots(map, target => programs.TryGetValue(target, out var p) ? p.Fd : null, "program");
-        _options.Progress?.Report(new LoadProgress(done, _spec.Programs.Count, null));
+                FillSlots(map, target => programs.TryGetValue(target, out var p) ? p.Fd : null, "program", skipped);
+        _options.Progress?.Report(new LoadProgress(done, toLoad.Count, null));
 
         uint btfId = btf is null ? 0 : BpfSyscall.GetBtfInfo(btf).Id;
         var structOps = _options.RegisterStructOps ? _structOps.Register(maps, programs, StructOpsLinks.Create) : [];
-        return new Collection(_spec, btf, btfId, maps, programs) { StructOps = structOps };
+        return new Collection(_spec, btf, btfId, maps, programs, skipped, _warnings) { StructOps = structOps };
+    }
+
+    /// <summary>
+    /// The programs this load relocates and loads (libbpf's autoload): those named in <see cref="CollectionOptions.Programs"/>,
+    /// else those whose <see cref="ProgramSpec.AutoLoad"/> is on. The rest are skipped as libbpf skips them: no CO-RE,
+    /// no attach target, no PROG_LOAD.
+    /// </summary>
+    private (OrderedDictionary<string, ProgramSpec> Load, List<string> Skipped) SelectPrograms()
+    {
+        if (_options.Programs is { } wanted)
+            foreach (var name in wanted)
+                if (!_spec.Programs.ContainsKey(name))
+                    throw new BpfLoadException(_spec.Path, $"program '{name}'", $"is not in the object (its programs: {string.Join(", ", _spec.Programs.Keys)})");
+        var load = new OrderedDictionary<string, ProgramSpec>(StringComparer.Ordinal);
+        var skipped = new List<string>();
+        foreach (var (name, program) in _spec.Programs)
+        {
+            if (_options.Programs is { } names ? names.Contains(name) : program.AutoLoad) load[name] = program;
+            else skipped.Add(name);
+        }
+        return (load, skipped);
     }
 
     private BpfFd? LoadBtf()
@@ -233,12 +256,14 @@ internal sealed class CollectionLoader
     }
 
     /// <summary>".values" initialisers: slot index to the fd of a map (map-in-map) or program (prog array).</summary>
-    private void FillSlots(LoadedMap map, Func<string, BpfFd?> fdOf, string what)
+    private void FillSlots(LoadedMap map, Func<string, BpfFd?> fdOf, string what, IReadOnlyList<string>? skipped = null)
     {
         Span<byte> key = stackalloc byte[4];
         Span<byte> value = stackalloc byte[4];
         foreach (var entry in map.Spec.Contents)
         {
+            if (fdOf(entry.TargetName) is null && skipped?.Contains(entry.TargetName) == true)
+                throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"slot {entry.Index} names program '{entry.TargetName}', which this load skips: load that program too");
             var target = fdOf(entry.TargetName)
                 ?? throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"slot {entry.Index} names {what} '{entry.TargetName}', which the object does not define");
             BinaryPrimitives.WriteUInt32LittleEndian(key, entry.Index);

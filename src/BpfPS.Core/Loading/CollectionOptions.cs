@@ -41,4 +41,10 @@ public sealed class CollectionOptions
     /// but registers nothing, like libbpf's load before bpf_map__attach_struct_ops.
     /// </summary>
     public bool RegisterStructOps { get; init; } = true;
+
+    /// <summary>
+    /// The programs to load, by name; every other program is skipped, whatever its <see cref="ProgramSpec.AutoLoad"/>
+    /// says (libbpf: bpf_program__set_autoload). Null: the programs whose AutoLoad is true.
+    /// </summary>
+    public IReadOnlyCollection<string>? Programs { get; init; }
 }

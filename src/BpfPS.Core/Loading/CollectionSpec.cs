@@ -5,8 +5,8 @@ using BpfPS.Core.Kernel;
 
 namespace BpfPS.Core.Loading;
 
-// CONTRACT (lead). The object-parsing helper implements CollectionSpec.Parse/Load; the loading helper consumes these types.
 // Specs are the inert, inspectable, editable description of an object (cilium/ebpf's CollectionSpec): no kernel state.
+// The parser produces them (CollectionSpec.Parse/Load); the loader consumes them.
 
 /// <summary>Everything an ELF object describes, parsed and linked but not yet relocated against a kernel or loaded.</summary>
 public sealed class CollectionSpec
@@ -81,6 +81,12 @@ public sealed class ProgramSpec
     public string? AttachTo { get; set; }
     /// <summary>Program flags for BPF_PROG_LOAD (e.g. BPF_F_SLEEPABLE for ".s" sections).</summary>
     public uint Flags { get; set; }
+    /// <summary>
+    /// Whether <see cref="Collection.Load"/> loads this program (libbpf's autoload). False for sections written
+    /// <c>SEC("?...")</c>; set it to choose, or name the programs in <see cref="CollectionOptions.Programs"/>.
+    /// A program left out is parsed and inspectable but never relocated against the kernel nor loaded.
+    /// </summary>
+    public bool AutoLoad { get; set; } = true;
     public string License { get; set; } = "";
     public uint KernelVersion { get; set; }
     /// <summary>

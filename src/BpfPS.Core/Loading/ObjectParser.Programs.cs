@@ -186,6 +186,7 @@ internal sealed partial class ObjectParser
         {
             Name = main.Name,
             SectionName = section,
+            AutoLoad = !main.SectionName.StartsWith('?'), // libbpf: SEC("?...") starts with autoload off
             Type = definition.ProgramType,
             ExpectedAttachType = definition.ExpectedAttachType,
             AttachTo = definition.AttachTargetOf(section),

@@ -56,6 +56,11 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     [Parameter]
     public VerifierLogLevel LogLevel { get; set; }
 
+    /// <summary>Load only these programs (by function name); the others are skipped, whatever their AutoLoad says.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Program { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == SpecSet)
@@ -82,7 +87,7 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
 
     private void Load(CollectionSpec spec, string file)
     {
-        if (!ShouldProcess(file, Plan(spec))) return;
+        if (!ShouldProcess(file, Plan(spec, Program))) return;
 
         if (!_targetResolved)
         {
@@ -96,6 +101,7 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
             LogLevel = VerifierLog && LogLevel == VerifierLogLevel.None ? VerifierLogLevel.Basic : LogLevel,
             Constants = ConstantValues.From(Constant),
             Progress = new LoadProgressReporter(this, file, activityId: 1),
+            Programs = Program,
         };
 
         try
@@ -103,6 +109,8 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
             var runspace = Runspace.DefaultRunspace;
             var collection = new BpfCollection(Collection.Load(spec, options), runspace?.Id ?? 0);
             RunspaceCollections.Add(runspace, collection);
+            foreach (var warning in collection.Warnings) WriteWarning($"{file}: {warning}");
+            if (collection.SkippedPrograms.Count > 0) WriteVerbose($"Skipped {file}: programs {string.Join(", ", collection.SkippedPrograms)} (not loaded).");
             WriteVerbose($"Loaded {file}: programs {Describe(collection.Programs.Values.Select(p => (p.Name, p.Id)))}; " +
                          $"maps {Describe(collection.Maps.Values.Select(m => (m.Name, m.Id)))}.");
             WriteObject(collection);
@@ -118,11 +126,12 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     }
 
     /// <summary>What the load would create, for -WhatIf and -Confirm.</summary>
-    private static string Plan(CollectionSpec spec)
+    private static string Plan(CollectionSpec spec, string[]? only)
     {
         var maps = string.Join(", ", spec.Maps.Values.Select(m => $"{m.Name} ({m.Type}, {m.MaxEntries} entries)"));
-        var programs = string.Join(", ", spec.Programs.Values.Select(p => $"{p.Name} ({p.Type})"));
-        return $"Create {spec.Maps.Count} maps [{maps}] and load {spec.Programs.Count} programs [{programs}]";
+        var chosen = spec.Programs.Values.Where(p => only is null ? p.AutoLoad : only.Contains(p.Name, StringComparer.Ordinal)).ToList();
+        var programs = string.Join(", ", chosen.Select(p => $"{p.Name} ({p.Type})"));
+        return $"Create {spec.Maps.Count} maps [{maps}] and load {chosen.Count} programs [{programs}]";
     }
 
     private static string Describe(IEnumerable<(string Name, uint Id)> items) =>

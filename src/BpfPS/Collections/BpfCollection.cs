@@ -31,6 +31,10 @@ public sealed class BpfCollection : IDisposable
     public OrderedDictionary<string, LoadedProgram> Programs { get; }
     /// <summary>Maps by name, in object order (global data sections appear as ".rodata", ".bss", ...).</summary>
     public OrderedDictionary<string, LoadedMap> Maps { get; }
+    /// <summary>Programs of the object this load did not load (autoload off, or left out of -Program).</summary>
+    public IReadOnlyList<string> SkippedPrograms => Collection.SkippedPrograms;
+    /// <summary>What the load worked around (also written as warnings by Import-BpfCollection).</summary>
+    public IReadOnlyList<string> Warnings => Collection.Warnings;
     public DateTime LoadedAt { get; }
     /// <summary>The runspace that loaded it and will dispose it when it closes.</summary>
     public int RunspaceId { get; }

@@ -24,6 +24,12 @@ public sealed class BpfProgramSpecInfo
     public BpfAttachType ExpectedAttachType => Spec.ExpectedAttachType;
     /// <summary>Attach target named by the section (fentry, tp_btf, iter, ...), else null.</summary>
     public string? AttachTo => Spec.AttachTo;
+    /// <summary>Whether Import-BpfCollection loads this program (false for SEC("?...") sections). Settable before piping the spec to it.</summary>
+    public bool AutoLoad
+    {
+        get => Spec.AutoLoad;
+        set => Spec.AutoLoad = value;
+    }
     public int InstructionCount => Instructions.Length;
     /// <summary>The relocated instructions (map fds are placeholders: the map's index), or the linked ones when relocation failed.</summary>
     public BpfInstruction[] Instructions => _relocated?.Instructions ?? Spec.Instructions;

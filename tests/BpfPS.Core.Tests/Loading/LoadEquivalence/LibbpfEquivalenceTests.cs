@@ -9,7 +9,7 @@ namespace BpfPS.Core.Tests.Loading.LoadEquivalence;
 /// <summary>
 /// For every fixture, the instructions BpfPS hands to BPF_PROG_LOAD must be the ones libbpf 1.1 hands over (read back
 /// with bpf_program__insns() by tests/harness/libbpf_dump), once map fds are replaced by map names. Programs libbpf
-/// cannot load here must fail with BpfPS too.
+/// cannot load here must fail with BpfPS too, and programs libbpf skips (autoload off) BpfPS must skip.
 /// </summary>
 public class LibbpfEquivalenceTests
 {
@@ -45,10 +45,18 @@ public class LibbpfEquivalenceTests
             Assert.Equal(-errno, e.ErrorNumber);
         }
 
-        Assert.Equal(spec.Programs.Count, libbpf.Programs.Count + libbpf.Failures.Count);
+        Assert.Equal(spec.Programs.Count, libbpf.Programs.Count + libbpf.Failures.Count + libbpf.Skipped.Count);
+        Assert.Equal(libbpf.Skipped, spec.Programs.Values.Where(p => !p.AutoLoad).Select(p => p.Name));
         if (libbpf.Programs.Count == 0) return; // e.g. a fixture that exists to be rejected: the failures above were compared
 
-        using var collection = Collection.Load(EquivalenceSpecs.WithPrograms(spec, libbpf.Programs.Keys), EquivalenceSpecs.Options());
+        // The programs libbpf loaded, chosen as libbpf chose them: the whole object when it loaded at once (autoload
+        // decides), else those programs by name.
+        var options = EquivalenceSpecs.Options();
+        using var collection = libbpf.Failures.Count == 0
+            ? Collection.Load(spec, options)
+            : Collection.Load(EquivalenceSpecs.WithPrograms(spec, libbpf.Programs.Keys.Concat(libbpf.Skipped)), new CollectionOptions { PinPath = options.PinPath, Programs = libbpf.Programs.Keys.ToList() });
+        Assert.Equal(libbpf.Programs.Keys.Order(), collection.Programs.Keys.Order());
+        Assert.Equal(libbpf.Skipped, collection.SkippedPrograms);
         var mapNameByFd = collection.Maps.Values.ToDictionary(m => m.Fd.Value, m => m.Name);
         var report = new StringBuilder();
         foreach (var (name, theirs) in libbpf.Programs)

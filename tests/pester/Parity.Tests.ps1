@@ -1,0 +1,95 @@
+# libbpf behaviours on real objects: programs with autoload off (SEC("?...")), chosen with -Program or by editing the
+# spec's AutoLoad property.
+BeforeDiscovery { . $PSScriptRoot/Common.ps1 }
+
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    Import-Module $ModulePath -Force
+    $AutoloadObject = Join-Path $FixturesPath 'autoload.o'
+    $HasFixtures = Test-Path $AutoloadObject
+    $NeedsFixtures = "the fixtures are not built ($AutoloadObject is missing: run build.ps1 fixtures)"
+
+    # The kernel's own view of a program (bpftool), or $null when it has no program with this id.
+    function Get-KernelProgram([uint32] $Id) {
+        $text = & $Bpftool prog show id $Id -j 2>$null
+        if ($LASTEXITCODE -ne 0) { return $null }
+        $text | ConvertFrom-Json
+    }
+}
+
+Describe 'Programs with autoload off' {
+    BeforeEach { Skip-Unless $HasFixtures $NeedsFixtures }
+
+    It 'Get-BpfCollectionSpec shows AutoLoad, off for SEC("?...") programs' {
+        $spec = Get-BpfCollectionSpec $AutoloadObject
+        $spec.Programs.always_on.AutoLoad | Should -BeTrue
+        $spec.Programs.rejected_unless_asked.AutoLoad | Should -BeFalse
+        $spec.Programs.opt_in.AutoLoad | Should -BeFalse
+        $spec.Programs.opt_in.SectionName | Should -Be 'xdp'
+        $table = $spec.Programs.Values | Format-Table | Out-String
+        $table | Should -Match 'AutoLoad'
+        $table | Should -Match 'opt_in\s+xdp\s+False'
+    }
+
+    It 'Import-BpfCollection loads only the autoload programs and lists the others as skipped' {
+        Skip-Unless $IsRoot $NeedsRoot
+        $collection = Import-BpfCollection $AutoloadObject
+        try {
+            $collection.Programs.Keys | Should -Be @('always_on')
+            $collection.SkippedPrograms | Should -Be @('rejected_unless_asked', 'opt_in')
+            if ($Bpftool) { (Get-KernelProgram $collection.Programs.always_on.Id).name | Should -Be 'always_on' }
+        }
+        finally { Remove-BpfCollection $collection }
+    }
+
+    It '-Program loads exactly the programs it names' {
+        Skip-Unless $IsRoot $NeedsRoot
+        $collection = Import-BpfCollection $AutoloadObject -Program opt_in
+        try {
+            $collection.Programs.Keys | Should -Be @('opt_in')
+            $collection.SkippedPrograms | Should -Be @('always_on', 'rejected_unless_asked')
+            if ($Bpftool) { (Get-KernelProgram $collection.Programs.opt_in.Id).type | Should -Be 'xdp' }
+        }
+        finally { Remove-BpfCollection $collection }
+    }
+
+    It 'a spec whose AutoLoad was set loads that program too' {
+        Skip-Unless $IsRoot $NeedsRoot
+        $spec = Get-BpfCollectionSpec $AutoloadObject
+        $spec.Programs.opt_in.AutoLoad = $true
+        $collection = $spec | Import-BpfCollection
+        try {
+            $collection.Programs.Keys | Should -Be @('always_on', 'opt_in')
+            $collection.SkippedPrograms | Should -Be @('rejected_unless_asked')
+        }
+        finally { Remove-BpfCollection $collection }
+    }
+
+    It 'a program the verifier refuses fails the load only when asked for' {
+        Skip-Unless $IsRoot $NeedsRoot
+        $null = Import-BpfCollection $AutoloadObject -Program always_on, rejected_unless_asked -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VerifierRejected,*'
+        $err[0].Exception.ObjectName | Should -Be "program 'rejected_unless_asked'"
+        @(Get-BpfCollection | Where-Object Path -EQ $AutoloadObject).Count | Should -Be 0
+    }
+
+    It '-Program with a name the object lacks is an error naming it' {
+        Skip-Unless $IsRoot $NeedsRoot
+        $null = Import-BpfCollection $AutoloadObject -Program no_such_program -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'BpfLoadFailed,*'
+        $err[0].Exception.Message | Should -Match "no_such_program.*always_on, rejected_unless_asked, opt_in"
+        $err[0].TargetObject | Should -Be $AutoloadObject
+    }
+
+    It '-WhatIf names only the programs it would load' {
+        # What-if messages go to the host: a transcript records them.
+        $transcript = Join-Path $TestDrive 'whatif.txt'
+        $null = Start-Transcript -Path $transcript
+        try { Import-BpfCollection $AutoloadObject -Program opt_in -WhatIf }
+        finally { $null = Stop-Transcript }
+        Get-Content $transcript -Raw | Should -Match 'load 1 programs \[opt_in \(Xdp\)\]'
+        @(Get-BpfCollection | Where-Object Path -EQ $AutoloadObject).Count | Should -Be 0
+    }
+}

@@ -31,7 +31,12 @@ param(
     [string] $Configuration = 'Release',
 
     # fuzz: how long to fuzz, in minutes, shared by the targets.
-    [double] $Minutes = 10
+    [double] $Minutes = 10,
+
+    # build: the architecture the module is precompiled (ReadyToRun) for; default the build host's. A ReadyToRun image
+    # of another architecture does not load at all, so out/BpfPS (and the package) holds one architecture's code.
+    [ValidateSet('linux-x64', 'linux-arm64')]
+    [string] $Runtime
 )
 
 Set-StrictMode -Version Latest
@@ -165,9 +170,18 @@ function Mount-Bpffs {
 function Invoke-Build {
     Write-Step "Build ($Configuration)"
     $project = Join-Path $Root 'src/BpfPS/BpfPS.csproj'
-    # publish (not build) so every runtime dependency of BpfPS.Core lands next to BpfPS.dll.
-    Invoke-Native dotnet @('publish', $project, '-c', $Configuration, '--artifacts-path', $ArtifactsDir, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
-    $publishDir = Join-Path $ArtifactsDir "publish/BpfPS/$($Configuration.ToLowerInvariant())"
+    # publish (not build) so every runtime dependency of BpfPS.Core lands next to BpfPS.dll. Precompiled (ReadyToRun)
+    # with the crossgen2 package from NuGet, pinned in src/BpfPS/BpfPS.csproj: in a fresh pwsh the JIT otherwise keeps
+    # BpfPS's code at tier 0 for hundreds of calls. Without the package (offline, no feed) the module is plain IL.
+    $rid = if ($Runtime) { $Runtime } else { "linux-$([Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant())" }
+    $publishDir = Join-Path $ArtifactsDir "publish/BpfPS/$($Configuration.ToLowerInvariant())_$rid"
+    $common = @('publish', $project, '-c', $Configuration, '--artifacts-path', $ArtifactsDir, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
+    & dotnet @common '-r' $rid '--self-contained' 'false' '-p:PublishReadyToRun=true' | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        Write-Warning "ReadyToRun publish for $rid failed (is the crossgen2 package reachable?): building plain IL instead; the first loads in each session will be slower."
+        Invoke-Native dotnet $common
+        $publishDir = Join-Path $ArtifactsDir "publish/BpfPS/$($Configuration.ToLowerInvariant())"
+    }
 
     if (Test-Path $ModuleOut) { Remove-Item $ModuleOut -Recurse -Force }
     New-Item -ItemType Directory -Force $ModuleOut, (Join-Path $ModuleOut 'en-US') | Out-Null

@@ -93,4 +93,21 @@ public static class BpfLinkNames
         }
         return sb.ToString();
     }
+
+    /// <summary>"cpu-clock", "page-faults"...: perf's names for software events.</summary>
+    public static string PerfSoftwareEventName(BpfPS.Core.Links.PerfSoftwareEvent e) => e switch
+    {
+        BpfPS.Core.Links.PerfSoftwareEvent.CpuClock => "cpu-clock",
+        BpfPS.Core.Links.PerfSoftwareEvent.TaskClock => "task-clock",
+        BpfPS.Core.Links.PerfSoftwareEvent.PageFaults => "page-faults",
+        BpfPS.Core.Links.PerfSoftwareEvent.ContextSwitches => "context-switches",
+        BpfPS.Core.Links.PerfSoftwareEvent.CpuMigrations => "cpu-migrations",
+        BpfPS.Core.Links.PerfSoftwareEvent.PageFaultsMinor => "minor-faults",
+        BpfPS.Core.Links.PerfSoftwareEvent.PageFaultsMajor => "major-faults",
+        BpfPS.Core.Links.PerfSoftwareEvent.AlignmentFaults => "alignment-faults",
+        BpfPS.Core.Links.PerfSoftwareEvent.EmulationFaults => "emulation-faults",
+        BpfPS.Core.Links.PerfSoftwareEvent.Dummy => "dummy",
+        BpfPS.Core.Links.PerfSoftwareEvent.CgroupSwitches => "cgroup-switches",
+        _ => $"software event {(ulong)e}",
+    };
 }

@@ -15,6 +15,8 @@ public static class CgroupLinks
     private const int OpenDirectory = 0x10000;         // O_DIRECTORY
 
     /// <summary>Attaches <paramref name="program"/> to the cgroup v2 directory <paramref name="cgroupPath"/>.</summary>
+    /// <param name="program">The program (cgroup_skb, cgroup_sock, sock_ops, cgroup_sock_addr...).</param>
+    /// <param name="cgroupPath">A directory of the cgroup v2 hierarchy.</param>
     /// <param name="attachType">The hook; null takes it from the program's section (e.g. cgroup_skb/egress).</param>
     /// <exception cref="LinkAttachException">No such directory, not on cgroup v2, no attach type known, or the kernel refused.</exception>
     public static KernelLink Attach(LoadedProgram program, string cgroupPath, BpfAttachType? attachType = null)
@@ -27,7 +29,7 @@ public static class CgroupLinks
         string target = $"{cgroupPath} ({BpfLinkNames.Of(type)})";
         using var cgroup = OpenCgroup(program.Name, cgroupPath, target);
         using var lease = cgroup.Lease();
-        return KernelLink.Create(program, lease.Value, type, target);
+        return KernelLink.Create(program, lease.Value, type, target, BpfAttachFlags.None);
     }
 
     /// <summary>

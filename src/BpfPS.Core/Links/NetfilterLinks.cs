@@ -18,6 +18,10 @@ public static class NetfilterLinks
     public const uint FlagIpDefrag = 1;
 
     /// <summary>Attaches <paramref name="program"/> at (<paramref name="family"/>, <paramref name="hook"/>, <paramref name="priority"/>).</summary>
+    /// <param name="program">A netfilter program.</param>
+    /// <param name="family">IPv4 or IPv6.</param>
+    /// <param name="hook">The netfilter hook.</param>
+    /// <param name="flags">0, or <see cref="FlagIpDefrag"/>.</param>
     /// <param name="priority">Order among the hook's functions; the kernel refuses the extremes (INT_MIN, INT_MAX) and, with defrag, values not after it.</param>
     /// <exception cref="LinkAttachException">Wrong program type, priority taken or invalid, or no netfilter links here.</exception>
     public static KernelLink Attach(LoadedProgram program, NetfilterProtocolFamily family, NetfilterHook hook, int priority, uint flags = 0)

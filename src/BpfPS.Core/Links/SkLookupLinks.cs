@@ -17,7 +17,7 @@ public static class SkLookupLinks
         if (program.Type != BpfProgramType.SkLookup)
             throw new LinkAttachException(program.Name, target, $"it is a {program.Type} program; a network namespace takes sk_lookup programs", Errno.EINVAL);
         using var lease = networkNamespace.Fd.Lease();
-        return KernelLink.Create(program, lease.Value, BpfAttachType.SkLookup, target);
+        return KernelLink.Create(program, lease.Value, BpfAttachType.SkLookup, target, BpfAttachFlags.None);
     }
 
     /// <summary>Attaches to the namespace at <paramref name="path"/> (/run/netns/NAME, /proc/PID/ns/net).</summary>

@@ -10,6 +10,8 @@ namespace BpfPS.Core.Links;
 public static class SockMapLinks
 {
     /// <summary>Attaches <paramref name="program"/> to <paramref name="map"/>.</summary>
+    /// <param name="program">An sk_msg or sk_skb program.</param>
+    /// <param name="map">A sockmap or sockhash.</param>
     /// <param name="attachType">The hook; null takes it from the section (sk_msg, sk_skb/stream_verdict, sk_skb/stream_parser).</param>
     /// <exception cref="LinkAttachException">Not a sockmap/sockhash, no hook known, or the kernel refused.</exception>
     public static BpfLink Attach(LoadedProgram program, LoadedMap map, BpfAttachType? attachType = null)
@@ -29,7 +31,7 @@ public static class SockMapLinks
         {
             try
             {
-                return KernelLink.Create(program, lease.Value, type, target);
+                return KernelLink.Create(program, lease.Value, type, target, BpfAttachFlags.None);
             }
             catch (LinkAttachException e) when (e.ErrorNumber == Errno.EINVAL)
             {

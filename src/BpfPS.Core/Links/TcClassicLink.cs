@@ -7,15 +7,17 @@ namespace BpfPS.Core.Links;
 /// <summary>
 /// Classic tc: a cls_bpf filter (direct-action) on the clsact qdisc of an interface, made through netlink. The clsact
 /// qdisc is added when missing; disposing removes exactly this filter (by priority and handle), and the qdisc too when
-/// this attachment added it and no filter is left on it.
+/// attachments of this process added it and no filter is left on it.
 /// </summary>
 public sealed class TcClassicLink : BpfLink
 {
+    /// <summary>The clsact qdiscs this process added, by network namespace and interface index: the last detach removes them.</summary>
+    private static readonly HashSet<(string Namespace, int Ifindex)> s_createdQdiscs = [];
     private readonly NetlinkSocket _socket;
-    private readonly bool _createdQdisc;
+    private readonly string _namespace;
 
     private TcClassicLink(LoadedProgram program, string target, NetlinkSocket socket, int ifindex, string interfaceName,
-        TcDirection direction, ushort priority, uint handle, bool createdQdisc)
+        TcDirection direction, ushort priority, uint handle, string networkNamespace)
         : base(program, target, BpfLinkType.Unspec, null, null, 0)
     {
         _socket = socket;
@@ -24,7 +26,7 @@ public sealed class TcClassicLink : BpfLink
         Direction = direction;
         Priority = priority;
         Handle = handle;
-        _createdQdisc = createdQdisc;
+        _namespace = networkNamespace;
     }
 
     public int Ifindex { get; }
@@ -53,6 +55,7 @@ public sealed class TcClassicLink : BpfLink
             throw new LinkAttachException(program.Name, target, "tc filter priority must be 1..65535", Errno.EINVAL);
 
         var socket = NetlinkSocket.OpenRoute();
+        string networkNamespace = CurrentNetworkNamespace();
         bool createdQdisc = false;
         int ifindex = 0;
         try
@@ -60,6 +63,8 @@ public sealed class TcClassicLink : BpfLink
             ifindex = NetlinkInterfaces.Find(socket, interfaceName)?.Index
                 ?? throw new LinkAttachException(program.Name, target, $"no network interface '{interfaceName}' in this network namespace", 19);
             createdQdisc = NetlinkTc.AddClsact(socket, ifindex);
+            if (createdQdisc)
+                lock (s_createdQdiscs) s_createdQdiscs.Add((networkNamespace, ifindex));
             if (handle == 0)
             {
                 var used = NetlinkTc.ListBpfFilters(socket, ifindex, direction).Where(f => f.Priority == priority).Select(f => f.Handle).ToHashSet();
@@ -68,11 +73,15 @@ public sealed class TcClassicLink : BpfLink
             }
             target = Describe(interfaceName, direction, priority, handle);
             NetlinkTc.AddBpfFilter(socket, ifindex, direction, priority, handle, program.Fd, program.Name);
-            return new TcClassicLink(program, target, socket, ifindex, interfaceName, direction, priority, handle, createdQdisc);
+            return new TcClassicLink(program, target, socket, ifindex, interfaceName, direction, priority, handle, networkNamespace);
         }
         catch (Exception e) when (e is NetlinkException or ObjectDisposedException or LinkAttachException)
         {
-            if (createdQdisc) TryDeleteQdisc(socket, ifindex);
+            if (createdQdisc)
+            {
+                lock (s_createdQdiscs) s_createdQdiscs.Remove((networkNamespace, ifindex));
+                TryDeleteQdisc(socket, ifindex);
+            }
             socket.Dispose();
             if (e is LinkAttachException) throw;
             if (e is ObjectDisposedException) throw new LinkAttachException(program.Name, target, "the program was unloaded (its collection was removed)", 0, e);
@@ -94,15 +103,34 @@ public sealed class TcClassicLink : BpfLink
         try
         {
             NetlinkTc.DeleteBpfFilter(_socket, Ifindex, Direction, Priority, Handle);
-            if (_createdQdisc
-                && NetlinkTc.ListBpfFilters(_socket, Ifindex, TcDirection.Ingress).Count == 0
-                && NetlinkTc.ListBpfFilters(_socket, Ifindex, TcDirection.Egress).Count == 0)
-                TryDeleteQdisc(_socket, Ifindex);
+            lock (s_createdQdiscs)
+            {
+                if (s_createdQdiscs.Contains((_namespace, Ifindex))
+                    && NetlinkTc.ListBpfFilters(_socket, Ifindex, TcDirection.Ingress).Count == 0
+                    && NetlinkTc.ListBpfFilters(_socket, Ifindex, TcDirection.Egress).Count == 0)
+                {
+                    s_createdQdiscs.Remove((_namespace, Ifindex));
+                    TryDeleteQdisc(_socket, Ifindex);
+                }
+            }
         }
         catch (NetlinkException) { }   // the interface (or qdisc) is gone, and our filter with it
         finally
         {
             _socket.Dispose();
+        }
+    }
+
+    /// <summary>The calling thread's network namespace as "net:[inode]", which tells namespaces apart.</summary>
+    private static string CurrentNetworkNamespace()
+    {
+        try
+        {
+            return new FileInfo("/proc/thread-self/ns/net").LinkTarget ?? "";
+        }
+        catch (IOException)
+        {
+            return "";
         }
     }
 

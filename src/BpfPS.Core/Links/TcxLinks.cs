@@ -37,6 +37,9 @@ public static class TcxLinks
     /// Attaches <paramref name="program"/> (a sched_cls program) to the ingress or egress of interface
     /// <paramref name="interfaceName"/> in the calling thread's network namespace.
     /// </summary>
+    /// <param name="program">A tc (sched_cls) program.</param>
+    /// <param name="interfaceName">The interface, in the calling thread's network namespace.</param>
+    /// <param name="direction">Ingress or egress.</param>
     /// <param name="position">Before/after another program or link; null appends at the end.</param>
     /// <param name="expectedRevision">Non-zero: attach only if the hook's revision (see <see cref="Query"/>) is still this.</param>
     /// <exception cref="LinkAttachException">No such interface, anchor not attached there (ENOENT), revision changed (ESTALE), no tcx in this kernel...</exception>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using BpfPS.Core.Kernel;
 using BpfPS.Core.Links;
+using BpfPS.Core.Tests.Kernel;
 
 namespace BpfPS.Core.Tests.Links;
 
@@ -45,7 +46,7 @@ public sealed class CgroupLinkTests
     }
 
     private const string UdpExchange =
-        $"exec 3<>/dev/udp/10.199.0.1/{NetworkTestKit.TestPortText}; for i in 1 2 3; do echo x >&3; read -r -t 5 line <&3 || exit 7; done";
+        $"exec 3<>/dev/udp/10.199.0.1/{NetworkTestKit.TestPortText}; for i in 1 2 3; do echo x >&3; read -r -n 1 -t 5 line <&3 || exit 7; done";
 
     [SkippableFact]
     public void CgroupSkbAndSockCreateCountTheCgroupsTrafficOnly()

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using BpfPS.Core.Kernel;
 using BpfPS.Core.Links;
+using BpfPS.Core.Tests.Kernel;
 
 namespace BpfPS.Core.Tests.Links;
 

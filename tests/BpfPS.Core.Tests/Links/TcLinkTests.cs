@@ -1,5 +1,6 @@
 using BpfPS.Core.Kernel;
 using BpfPS.Core.Links;
+using BpfPS.Core.Tests.Kernel;
 using BpfPS.Core.Netlink;
 
 namespace BpfPS.Core.Tests.Links;

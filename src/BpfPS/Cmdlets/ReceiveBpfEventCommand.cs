@@ -100,7 +100,7 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
         long idleMs = Timeout < 0 ? -1 : (long)(Timeout * 1000);
         long lastRecord = Environment.TickCount64;
         long reportedLost = 0;
-        int remaining = First > 0 ? First : int.MaxValue;
+        int limit = First > 0 ? First : int.MaxValue, written = 0;
         var clock = TimeField is { Length: > 0 } ? new KernelClock(Clock) : null;
 
         void Handle(int index, ReadOnlySpan<byte> record, int cpu)
@@ -109,6 +109,7 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
             if (decoder is null)
             {
                 WriteObject(new BpfEventRecord(names[index].Name, names[index].Id, cpu, record.ToArray()));
+                written++;
                 return;
             }
             object? decoded;
@@ -127,12 +128,13 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
                     if (shaped.Properties[field] is { Value: ulong stamp } property)
                         property.Value = clock.ToLocal(stamp);
             WriteObject(value);
+            written++;
         }
 
-        while (!_stopping && remaining > 0)
+        // -First counts records written: one refused with an error does not count.
+        while (!_stopping && written < limit)
         {
-            int read = stream.Read(Handle, remaining);
-            remaining -= read;
+            int read = stream.Read(Handle, limit - written);
             long lost = stream.LostSamples;
             if (lost > reportedLost)
             {
@@ -141,7 +143,7 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
             }
             long now = Environment.TickCount64;
             if (read > 0) lastRecord = now;
-            if (remaining == 0) break;
+            if (written >= limit) break;
             long elapsed = (long)Stopwatch.GetElapsedTime(startTicks).TotalMilliseconds;
             long wait = -1;
             if (durationMs >= 0) wait = Math.Max(0, durationMs - elapsed);
@@ -157,7 +159,7 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
                 now = Environment.TickCount64;
                 if ((durationMs >= 0 && elapsed >= durationMs) || (idleMs >= 0 && now - lastRecord >= idleMs))
                 {
-                    stream.Read(Handle, remaining);   // what arrived at the last moment
+                    if (written < limit) stream.Read(Handle, limit - written);   // what arrived at the last moment
                     break;
                 }
             }

@@ -123,6 +123,21 @@ public enum BpfAttachType : uint
     PerfEvent = 41,
     TraceKprobeMulti = 42,
     LsmCgroup = 43,
+    // Newer than the 6.1 header (numbering from a current uapi/linux/bpf.h).
+    StructOps = 44,
+    Netfilter = 45,
+    TcxIngress = 46,
+    TcxEgress = 47,
+    TraceUprobeMulti = 48,
+    CgroupUnixConnect = 49,
+    CgroupUnixSendmsg = 50,
+    CgroupUnixRecvmsg = 51,
+    CgroupUnixGetpeername = 52,
+    CgroupUnixGetsockname = 53,
+    NetkitPrimary = 54,
+    NetkitPeer = 55,
+    TraceKprobeSession = 56,
+    TraceUprobeSession = 57,
 }
 
 /// <summary>libbpf's pinning values for BTF-defined maps (LIBBPF_PIN_*).</summary>

@@ -89,6 +89,8 @@ public static class SectionDefinitions
         D("uretprobe.s+", BpfProgramType.Kprobe, Sleep),
         D("kprobe.multi+", BpfProgramType.Kprobe, BpfAttachType.TraceKprobeMulti, None),
         D("kretprobe.multi+", BpfProgramType.Kprobe, BpfAttachType.TraceKprobeMulti, None),
+        D("uprobe.multi+", BpfProgramType.Kprobe, BpfAttachType.TraceUprobeMulti, None),
+        D("uretprobe.multi+", BpfProgramType.Kprobe, BpfAttachType.TraceUprobeMulti, None),
         D("ksyscall+", BpfProgramType.Kprobe, None),
         D("kretsyscall+", BpfProgramType.Kprobe, None),
         D("usdt+", BpfProgramType.Kprobe, None),

@@ -39,8 +39,32 @@ public sealed class BpfCollection : IDisposable
     /// <summary>The core collection (its spec, object BTF id, ...).</summary>
     public Collection Collection { get; }
 
-    /// <summary>Closes every descriptor; pinned maps stay pinned. Idempotent.</summary>
-    public void Dispose() => Collection.Dispose();
+    /// <summary>The links made for this collection's programs and still attached (New-BpfLink, Import-BpfCollection -Attach).</summary>
+    public IReadOnlyList<BpfPS.Core.Links.BpfLink> Links
+    {
+        get { lock (_links) return _links.Where(l => !l.IsDisposed).ToArray(); }
+    }
+
+    private readonly List<BpfPS.Core.Links.BpfLink> _links = [];
+
+    /// <summary>Makes <paramref name="link"/> go with the collection: removing the collection detaches it.</summary>
+    internal void Own(BpfPS.Core.Links.BpfLink link)
+    {
+        lock (_links) _links.Add(link);
+    }
+
+    /// <summary>Detaches its links (pinned links stay attached), then closes every descriptor; pinned maps stay pinned. Idempotent.</summary>
+    public void Dispose()
+    {
+        BpfPS.Core.Links.BpfLink[] links;
+        lock (_links)
+        {
+            links = _links.ToArray();
+            _links.Clear();
+        }
+        foreach (var link in links.Reverse()) link.Dispose();
+        Collection.Dispose();
+    }
 
     public override string ToString() => $"{Name} (#{Id}: {Programs.Count} programs, {Maps.Count} maps{(IsDisposed ? ", removed" : "")})";
 }

@@ -4,9 +4,14 @@ using BpfPS.Core.Tests.Kernel;
 
 namespace BpfPS.Core.Tests.Events;
 
+/// <summary>Event tests count this process's descriptors, so they run alone.</summary>
+[CollectionDefinition(EventFixture.TestCollection, DisableParallelization = true)]
+public sealed class EventTestCollection;
+
 /// <summary>tests/fixtures/events.c loaded, and its programs run by BPF_PROG_TEST_RUN with a request packet.</summary>
 internal static class EventFixture
 {
+    public const string TestCollection = "Event readers (descriptor counts)";
     public const uint ModeFull = 0, ModeDiscard = 1, ModeShort = 2, ModeLong = 3;
     /// <summary>sizeof(struct event) in events.c.</summary>
     public const int EventSize = 64;
@@ -16,7 +21,7 @@ internal static class EventFixture
         KernelTestSupport.RequireBpf();
         Skip.IfNot(Fixtures.ClangAvailable || File.Exists(Path.Combine(Fixtures.RepositoryRoot, "build", "fixtures", "events.o")),
             "clang-14 is needed to compile tests/fixtures/events.c");
-        return Collection.LoadFile(Fixtures.Path("events"));
+        return BpfPS.Core.Loading.Collection.LoadFile(Fixtures.Path("events"));
     }
 
     /// <summary>A 64-byte packet whose first bytes are the fixture's struct request.</summary>

@@ -7,6 +7,7 @@ using BpfPS.Core.Values;
 namespace BpfPS.Core.Tests.Events;
 
 /// <summary>The ring buffer reader against the events.c fixture's ring buffer, filled by test runs.</summary>
+[Collection(EventFixture.TestCollection)]
 public class RingBufferReaderTests
 {
     [SkippableFact]

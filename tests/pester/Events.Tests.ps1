@@ -1,0 +1,229 @@
+BeforeDiscovery { . $PSScriptRoot/Common.ps1 }
+
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    Import-Module $ModulePath -Force
+    $EventsObject = Join-Path $FixturesPath 'events.o'
+    # The fixture's struct request: mode, marker, length, at the start of a 64-byte test packet.
+    function New-Request([uint32] $Mode = 0, [uint32] $Marker = 0, [uint32] $Length = 0) {
+        $packet = [byte[]]::new(64)
+        [BitConverter]::GetBytes($Mode).CopyTo($packet, 0)
+        [BitConverter]::GetBytes($Marker).CopyTo($packet, 4)
+        [BitConverter]::GetBytes($Length).CopyTo($packet, 8)
+        , $packet
+    }
+    function Get-FdCount {
+        [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+        (Get-ChildItem /proc/self/fd).Count
+    }
+}
+
+Describe 'Receive-BpfEvent' {
+    BeforeEach {
+        Skip-Unless $IsRoot $NeedsRoot
+        $collection = Import-BpfCollection -Path $EventsObject
+    }
+    AfterEach {
+        if ($collection) { Remove-BpfCollection $collection }
+    }
+
+    It 'decodes ring buffer records by -Type, in order, with stamps as DateTimes' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 41) -Repeat 3 | Out-Null
+        $events = Receive-BpfEvent $collection.Maps.events -Type event -First 3 -Timeout 2 -TimeField stamp
+        $events.Count | Should -Be 3
+        $events.seq | Should -Be @(0, 1, 2)
+        $events.marker | Should -Be @(41, 41, 41)
+        $events[0].comm | Should -Be 'bpfps-events'
+        $events[0].args | Should -Be @(41..48)
+        $events[0].stamp | Should -BeOfType [datetime]
+        ([datetime]::Now - $events[0].stamp).TotalSeconds | Should -BeLessThan 10
+    }
+
+    It 'returns raw records without -Type, and finds the map by id' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 5) | Out-Null
+        $record = Receive-BpfEvent $collection.Maps.events.Id -First 1 -Timeout 2
+        $record | Should -BeOfType BpfPS.BpfEventRecord
+        $record.Length | Should -Be 64
+        $record.Map | Should -Be 'events'
+        [BitConverter]::ToUInt32($record.Data, 4) | Should -Be 5
+    }
+
+    It 'finds the record type through a program using the map when given only its id' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 2 6) | Out-Null
+        $event = Receive-BpfEvent $collection.Maps.events.Id -Type 'struct event' -First 1 -Timeout 2
+        $event.marker | Should -Be 6
+        $event.stamp | Should -BeNullOrEmpty   # a 24-byte record: stamp and args are not in it
+    }
+
+    It 'writes an error per record longer than -Type and goes on' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 3 1) | Out-Null
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 2) | Out-Null
+        $events = Receive-BpfEvent $collection.Maps.events -Type event -First 1 -Timeout 2 -ErrorVariable bad -ErrorAction SilentlyContinue
+        $bad.Count | Should -Be 1
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'EventRecordTooLong*'
+        $bad[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $bad[0].TargetObject.Length | Should -Be 96
+        $events.marker | Should -Be 2
+    }
+
+    It 'refuses a map of the wrong type and a type not in the BTF' {
+        { Receive-BpfEvent $collection.Maps.drained -Timeout 0 -ErrorAction Stop } | Should -Throw -ErrorId 'WrongMapType,BpfPS.Cmdlets.ReceiveBpfEventCommand'
+        { Receive-BpfEvent $collection.Maps.events -Type no_such_struct -Timeout 0 } | Should -Throw -ErrorId 'EventTypeNotFound,BpfPS.Cmdlets.ReceiveBpfEventCommand'
+    }
+
+    It 'reads a perf buffer and a ring buffer together, with the CPU of perf records' {
+        $ps = [powershell]::Create().AddScript({
+                param($ModulePath, $Perf, $Ring)
+                Import-Module $ModulePath
+                Receive-BpfEvent $Perf, $Ring -First 4 -Timeout 5
+            }).AddArgument($ModulePath).AddArgument($collection.Maps.perf_events).AddArgument($collection.Maps.events)
+        try {
+            $async = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 800   # the perf events must be in the array before the program writes
+            Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 0 9) -Repeat 2 | Out-Null
+            Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 8) -Repeat 2 | Out-Null
+            $records = $ps.EndInvoke($async)
+            $records.Count | Should -Be 4
+            ($records | Where-Object Map -EQ 'perf_events').Count | Should -Be 2
+            ($records | Where-Object Map -EQ 'perf_events') | ForEach-Object { $_.Cpu | Should -BeGreaterOrEqual 0 }
+            ($records | Where-Object Map -EQ 'events') | ForEach-Object { $_.Cpu | Should -Be -1 }
+        }
+        finally { $ps.Dispose() }
+    }
+
+    It 'stops within 100 ms when the pipeline is stopped (Ctrl+C) and leaves no descriptor open' {
+        $id = $collection.Maps.perf_events.Id
+        $ring = $collection.Maps.events.Id
+        $before = Get-FdCount
+        $ps = [powershell]::Create().AddScript({
+                param($ModulePath, $Perf, $Ring)
+                Import-Module $ModulePath
+                Receive-BpfEvent $Perf, $Ring
+            }).AddArgument($ModulePath).AddArgument($id).AddArgument($ring)
+        try {
+            $async = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 1500
+            $ps.InvocationStateInfo.State | Should -Be 'Running'
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            $watch.ElapsedMilliseconds | Should -BeLessThan 100
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally { $ps.Dispose() }
+        Get-FdCount | Should -Be $before
+    }
+
+    It 'works from Start-ThreadJob while this runspace goes on' {
+        $map = $collection.Maps.events
+        $job = Start-ThreadJob {
+            Import-Module $using:ModulePath
+            Receive-BpfEvent $using:map -Type event -First 2 -Timeout 10
+        }
+        try {
+            Start-Sleep -Milliseconds 1500
+            $other = Import-BpfCollection -Path $EventsObject   # the first runspace keeps loading meanwhile
+            Remove-BpfCollection $other
+            Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 77) -Repeat 2 | Out-Null
+            $events = $job | Wait-Job -Timeout 20 | Receive-Job
+            $events.marker | Should -Be @(77, 77)
+            $events.seq | Should -Be @(0, 1)
+        }
+        finally { $job | Remove-Job -Force }
+    }
+
+    It 'warns about lost perf samples and sums them up at the end' {
+        $ps = [powershell]::Create().AddScript({
+                param($ModulePath, $Perf)
+                Import-Module $ModulePath
+                Receive-BpfEvent $Perf -PerCpuBufferSize 4096 -Duration 4 -WarningVariable +lost 3>$null | Out-Null
+                $lost
+            }).AddArgument($ModulePath).AddArgument($collection.Maps.perf_events)
+        try {
+            $async = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 1000
+            # 2000 samples of 216 bytes in one burst: a 4 KiB ring holds 18 at a time.
+            Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 9 1 200) -Repeat 2000 | Out-Null
+            Start-Sleep -Milliseconds 300
+            Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 9 2 200) | Out-Null
+            $warnings = $ps.EndInvoke($async)
+            $warnings | Should -Not -BeNullOrEmpty
+            ($warnings -join "`n") | Should -Match 'samples lost'
+            ($warnings -join "`n") | Should -Match 'In all \d+ samples were lost'
+        }
+        finally { $ps.Dispose() }
+    }
+}
+
+Describe 'Send-BpfEvent' {
+    BeforeEach {
+        Skip-Unless $IsRoot $NeedsRoot
+        $collection = Import-BpfCollection -Path $EventsObject
+    }
+    AfterEach {
+        if ($collection) { Remove-BpfCollection $collection }
+    }
+
+    It 'writes BTF-encoded records that a program drains' {
+        @{ seq = 10; marker = 1 }, [pscustomobject]@{ seq = 20; marker = 2 } | Send-BpfEvent $collection.Maps.user_events -Type event
+        Invoke-BpfProgram $collection.Programs.user_drain -Data (New-Request) | Out-Null
+        (Get-BpfMapEntry $collection.Maps.drained 0).Value | Should -Be 2
+        (Get-BpfMapEntry $collection.Maps.drained 1).Value | Should -Be 30
+        (Get-BpfMapEntry $collection.Maps.drained 2).Value | Should -Be 2
+    }
+
+    It 'writes byte arrays without -Type, and nothing with -WhatIf' {
+        $record = [byte[]]::new(8); $record[0] = 7; $record[4] = 3
+        Send-BpfEvent $collection.Maps.user_events -InputObject (, $record) -WhatIf
+        Invoke-BpfProgram $collection.Programs.user_drain -Data (New-Request) | Out-Null
+        (Get-BpfMapEntry $collection.Maps.drained 0).Value | Should -Be 0
+        Send-BpfEvent $collection.Maps.user_events -InputObject (, $record)
+        Invoke-BpfProgram $collection.Programs.user_drain -Data (New-Request) | Out-Null
+        (Get-BpfMapEntry $collection.Maps.drained 1).Value | Should -Be 7
+        (Get-BpfMapEntry $collection.Maps.drained 3).Value | Should -Be 8
+    }
+
+    It 'refuses bad values, non-bytes without -Type and the wrong map type' {
+        Send-BpfEvent $collection.Maps.user_events -Type event @{ nope = 1 } -ErrorVariable bad -ErrorAction SilentlyContinue
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidEventRecord*'
+        Send-BpfEvent $collection.Maps.user_events 'text' -ErrorVariable bad2 -ErrorAction SilentlyContinue
+        $bad2[0].FullyQualifiedErrorId | Should -BeLike 'InvalidEventRecord*'
+        { Send-BpfEvent $collection.Maps.events -InputObject (, [byte[]]::new(8)) } | Should -Throw -ErrorId 'WrongMapType,BpfPS.Cmdlets.SendBpfEventCommand'
+    }
+}
+
+Describe 'Receive-BpfTraceLog' {
+    BeforeEach {
+        Skip-Unless $IsRoot $NeedsRoot
+        $collection = Import-BpfCollection -Path $EventsObject
+    }
+    AfterEach {
+        if ($collection) { Remove-BpfCollection $collection }
+    }
+
+    It 'returns bpf_printk lines as objects, filtered by message' {
+        $marker = [uint32]$PID
+        $ps = [powershell]::Create().AddScript({
+                param($ModulePath, $Pattern)
+                Import-Module $ModulePath
+                Receive-BpfTraceLog $Pattern -First 1 -Timeout 10
+            }).AddArgument($ModulePath).AddArgument("bpfps-events marker=$marker *")
+        try {
+            $async = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 1000
+            Invoke-BpfProgram $collection.Programs.printk_emit -Data (New-Request 0 $marker) | Out-Null
+            $line = $ps.EndInvoke($async)
+            $line.Count | Should -Be 1
+            $line[0].Message | Should -Match "^bpfps-events marker=$marker seq=\d+$"
+            $line[0].Function | Should -Be 'bpf_trace_printk'
+            $line[0].Cpu | Should -BeGreaterOrEqual 0
+            $line[0].ProcessId | Should -BeGreaterThan 0
+        }
+        finally { $ps.Dispose() }
+    }
+
+    It 'stops at -Timeout when nothing matches' {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        Receive-BpfTraceLog 'no line says this *' -Timeout 0.3 | Should -BeNullOrEmpty
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 3
+    }
+}

@@ -32,6 +32,11 @@ internal sealed class StructOpsLoader
             if (map.StructOps is null) continue;
             var objectBtf = spec.Btf ?? throw new BpfLoadException(spec.Path, $"map '{map.Name}'", "struct_ops maps need the object's BTF");
             kernel ??= KernelBtf.GetVmlinux();
+            foreach (var f in map.StructOps.Functions)
+            {
+                if (!spec.Programs.ContainsKey(f.ProgramName))
+                    throw new BpfLoadException(spec.Path, $"map '{map.Name}'", $"member '{f.MemberName}' points at program '{f.ProgramName}', which is not in the collection");
+            }
             var layout = StructOpsLayout.Build(spec.Path, map, objectBtf, kernel);
             loader._layouts[map.Name] = layout;
             foreach (var (program, member) in layout.Programs)

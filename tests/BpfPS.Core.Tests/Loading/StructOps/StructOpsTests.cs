@@ -250,6 +250,21 @@ public class StructOpsTests
     }
 
     [SkippableFact]
+    public void AMapPointingAtAProgramLeftOutOfTheSpecIsRefusedWithBothNames()
+    {
+        RequireKernel();
+        var spec = CollectionSpec.Load(Fixtures.Path("struct_ops_cc"));
+        var without = new CollectionSpec
+        {
+            Path = spec.Path, Maps = spec.Maps, Btf = spec.Btf, Externs = spec.Externs, License = spec.License, KernelVersion = spec.KernelVersion,
+            Programs = spec.Programs.Where(p => p.Key != "so_undo_cwnd").ToDictionary(p => p.Key, p => p.Value),
+        };
+        var e = Assert.Throws<BpfLoadException>(() => Collection.Load(without).Dispose());
+        Assert.Equal($"map '{MapName}'", e.ObjectName);
+        Assert.Contains("member 'undo_cwnd' points at program 'so_undo_cwnd', which is not in the collection", e.Message);
+    }
+
+    [SkippableFact]
     public void SetMembersTheKernelLacksAreRefusedAndUnsetOnesSkipped()
     {
         Skip.IfNot(Fixtures.ClangAvailable, "clang-14 is needed to build the fixtures");

@@ -160,6 +160,7 @@ public static class SectionDefinitions
         D("cgroup/setsockopt", BpfProgramType.CgroupSockopt, BpfAttachType.CgroupSetsockopt, Att),
         D("cgroup/dev", BpfProgramType.CgroupDevice, BpfAttachType.CgroupDevice, AttachableOpt),
         D("struct_ops+", BpfProgramType.StructOps, None),
+        D("struct_ops.s+", BpfProgramType.StructOps, Sleep), // libbpf 1.2+: sleepable struct_ops members (sched_ext's init/exit)
         D("sk_lookup", BpfProgramType.SkLookup, BpfAttachType.SkLookup, Att),
         D("netfilter", BpfProgramType.Netfilter, BpfAttachType.Netfilter, None),
     ];

@@ -32,6 +32,11 @@ internal sealed class StructOpsLoader
             if (map.StructOps is null) continue;
             var objectBtf = spec.Btf ?? throw new BpfLoadException(spec.Path, $"map '{map.Name}'", "struct_ops maps need the object's BTF");
             kernel ??= KernelBtf.GetVmlinux();
+            foreach (var f in map.StructOps.Functions)
+            {
+                if (!spec.Programs.ContainsKey(f.ProgramName))
+                    throw new BpfLoadException(spec.Path, $"map '{map.Name}'", $"member '{f.MemberName}' points at program '{f.ProgramName}', which is not in the collection");
+            }
             var layout = StructOpsLayout.Build(spec.Path, map, objectBtf, kernel);
             loader._layouts[map.Name] = layout;
             foreach (var (program, member) in layout.Programs)
@@ -82,7 +87,7 @@ internal sealed class StructOpsLoader
     /// for a BPF_F_LINK map that only stages the value, and a link then registers it.
     /// </summary>
     public IReadOnlyList<StructOpsRegistration> Register(IReadOnlyDictionary<string, LoadedMap> maps, IReadOnlyDictionary<string, LoadedProgram> programs,
-        Func<LoadedMap, (IDisposable Link, uint Id)>? createLink)
+        Func<LoadedMap, string, (IDisposable Link, uint Id)>? createLink)
     {
         foreach (var (name, layout) in _layouts)
         {
@@ -108,8 +113,16 @@ internal sealed class StructOpsLoader
             }
             if (createLink is null)
                 throw new BpfLoadException(_path, $"map '{name}'", $"cannot register {what} through a BPF link: links are not available");
-            var (link, linkId) = createLink(map);
-            _registered.Add(new StructOpsRegistration(map, ops.TypeName, layout.OpsName, StructOpsRegistrationKind.Link, link, linkId));
+            (IDisposable Link, uint Id) link;
+            try
+            {
+                link = createLink(map, what);
+            }
+            catch (BpfSyscallException e)
+            {
+                throw new BpfLoadException(_path, $"map '{name}'", $"the kernel refused to register {what} through a link: {e.Message}{Hint(e.ErrorNumber, layout)}", e.ErrorNumber, null, e);
+            }
+            _registered.Add(new StructOpsRegistration(map, ops.TypeName, layout.OpsName, StructOpsRegistrationKind.Link, link.Link, link.Id));
         }
         return _registered.ToArray();
     }

@@ -63,6 +63,7 @@ public class SectionDefinitionsTests
     [InlineData("lsm.s/file_open", "file_open")]
     [InlineData("iter/task", "task")]
     [InlineData("struct_ops/dctcp_init", "dctcp_init")]
+    [InlineData("struct_ops.s/init", "init")]
     [InlineData("fentry", null)]
     [InlineData("kprobe/do_unlinkat", null)]
     [InlineData("tracepoint/syscalls/sys_enter_openat", null)]
@@ -77,6 +78,8 @@ public class SectionDefinitionsTests
     [InlineData("uprobe.s/x", 1u << 4)]
     [InlineData("xdp.frags", 1u << 5)]    // BPF_F_XDP_HAS_FRAGS
     [InlineData("xdp.frags/devmap", 1u << 5)]
+    [InlineData("struct_ops.s/init", 1u << 4)] // libbpf 1.2+ (sched_ext's sleepable members)
+    [InlineData("struct_ops/init", 0u)]
     [InlineData("xdp", 0u)]
     [InlineData("fentry/f", 0u)]
     public void ProgramFlags(string section, uint flags)

@@ -132,6 +132,57 @@ public class StructOpsTests
     }
 
     [SkippableFact]
+    public void StructOpsLinkRegistersThroughALinkThatUnregistersWhenItCloses()
+    {
+        RequireKernel();
+        const string name = "bpfps_so_ccl";
+        Skip.If(IsRegistered(name), $"'{name}' is already registered by someone else");
+        var spec = CollectionSpec.Load(Fixtures.Path("struct_ops_cc_link"));
+        uint mapId = 0;
+        try
+        {
+            // Staged but not registered: a BPF_F_LINK map registers only through its link.
+            using (var staged = Collection.Load(spec, new CollectionOptions { RegisterStructOps = false }))
+            {
+                Assert.Empty(staged.StructOps);
+                Assert.Equal(StructOpsSpec.LinkFlag, staged.Maps[MapName].Flags);
+                Assert.False(IsRegistered(name));
+            }
+
+            using (var collection = Collection.Load(spec))
+            {
+                var registration = Assert.Single(collection.StructOps);
+                mapId = registration.MapId;
+                Assert.Equal(StructOpsRegistrationKind.Link, registration.Kind);
+                Assert.NotEqual(0u, registration.LinkId);
+                using (var seen = Core.Links.KernelLink.OpenById(registration.LinkId))
+                {
+                    Assert.Equal(BpfLinkType.StructOps, seen.Type);
+                    Assert.Equal(registration.MapId, seen.Info.MapId);
+                }
+                Assert.True(IsRegistered(name), $"'{name}' is not in {Available} after the load");
+
+                var tcp = LoopbackTcp.Run(name);
+                Assert.Equal(name, tcp.ClientCongestionControl);
+                Assert.True(BssCounter(collection, "init_calls") >= 2, "init ran for neither or only one end of the connection");
+                Assert.True(BssCounter(collection, "cong_avoid_calls") > 0, "cong_avoid never ran");
+
+                // The name is taken: a second load gets EEXIST from the link and leaves nothing behind.
+                var e = Assert.Throws<BpfLoadException>(() => Collection.Load(spec).Dispose());
+                Assert.Equal($"map '{MapName}'", e.ObjectName);
+                Assert.Equal(Errno.EEXIST, e.ErrorNumber);
+                Assert.Contains("through a link", e.Message);
+                Assert.True(IsRegistered(name));
+            }
+            Assert.True(GoneWithin(name, TimeSpan.FromSeconds(5)), $"'{name}' is still registered after Dispose");
+        }
+        finally
+        {
+            ForceUnregister(mapId, name);
+        }
+    }
+
+    [SkippableFact]
     public void RegisteringATakenNameFailsAndTheFailedLoadUnregistersWhatItRegistered()
     {
         RequireKernel();
@@ -196,6 +247,21 @@ public class StructOpsTests
         var e = Assert.Throws<BpfLoadException>(() => Collection.Load(WithMaps(spec, spec.Maps.Values.Select(m => m.Name == MapName ? map : m))).Dispose());
         Assert.Equal("program 'so_init'", e.ObjectName);
         Assert.Contains("no struct_ops map points at this struct_ops program", e.Message);
+    }
+
+    [SkippableFact]
+    public void AMapPointingAtAProgramLeftOutOfTheSpecIsRefusedWithBothNames()
+    {
+        RequireKernel();
+        var spec = CollectionSpec.Load(Fixtures.Path("struct_ops_cc"));
+        var without = new CollectionSpec
+        {
+            Path = spec.Path, Maps = spec.Maps, Btf = spec.Btf, Externs = spec.Externs, License = spec.License, KernelVersion = spec.KernelVersion,
+            Programs = spec.Programs.Where(p => p.Key != "so_undo_cwnd").ToDictionary(p => p.Key, p => p.Value),
+        };
+        var e = Assert.Throws<BpfLoadException>(() => Collection.Load(without).Dispose());
+        Assert.Equal($"map '{MapName}'", e.ObjectName);
+        Assert.Contains("member 'undo_cwnd' points at program 'so_undo_cwnd', which is not in the collection", e.Message);
     }
 
     [SkippableFact]

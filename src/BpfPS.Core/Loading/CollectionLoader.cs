@@ -19,16 +19,18 @@ internal sealed class CollectionLoader
     private readonly List<string> _newPins = [];
     private readonly Dictionary<int, BpfFd> _moduleBtfFds = [];
     private readonly List<string> _warnings = [];
-    private BtfSpec? _vmlinux;
+    private readonly KernelIdTargets _kernel;
 
     public CollectionLoader(CollectionSpec spec, CollectionOptions options)
     {
         _spec = spec;
         _options = options;
+        _kernel = new KernelIdTargets(options);
     }
 
-    private BtfSpec Vmlinux => _vmlinux ??= _options.TargetBtf ?? KernelBtf.GetVmlinux();
-    private IReadOnlyList<BtfSpec> Modules => _options.ModuleBtfs ?? [];
+    // Attach targets and kfunc/ksym module fds are ids the kernel checks: the running kernel's, never a custom CO-RE target.
+    private BtfSpec Vmlinux => _kernel.Vmlinux;
+    private IReadOnlyList<BtfSpec> Modules => _kernel.Modules;
 
     public Collection Load()
     {

@@ -1,5 +1,5 @@
 # libbpf behaviours on real objects: programs with autoload off (SEC("?...")), chosen with -Program or by editing the
-# spec's AutoLoad property.
+# spec's AutoLoad property; object BTF the kernel refuses, dropped with a warning when nothing needs it.
 BeforeDiscovery { . $PSScriptRoot/Common.ps1 }
 
 BeforeAll {
@@ -8,6 +8,30 @@ BeforeAll {
     $AutoloadObject = Join-Path $FixturesPath 'autoload.o'
     $HasFixtures = Test-Path $AutoloadObject
     $NeedsFixtures = "the fixtures are not built ($AutoloadObject is missing: run build.ps1 fixtures)"
+
+    # Copies a fixture with the linkage of one BTF FUNC set to extern: BpfPS parses that BTF, the kernel refuses it.
+    function Copy-WithRefusedBtf([string] $Fixture, [string] $Function, [string] $Destination) {
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $FixturesPath "$Fixture.o"))
+        $section = [BpfPS.Core.Elf.ElfSection]::new(0, '', 0, 0, 0, 0, 0, 0, 0, 0)
+        if (-not [BpfPS.Core.Elf.ElfFile]::Parse($bytes, $Fixture).TryGetSection('.BTF', [ref] $section)) { throw "$Fixture has no .BTF" }
+        $btf = [int]$section.Offset
+        $u32 = { param($at) [BitConverter]::ToUInt32($bytes, $btf + $at) }
+        $header = & $u32 4
+        $types = $btf + $header + (& $u32 8); $typesEnd = $types + (& $u32 12)
+        $strings = $btf + $header + (& $u32 16)
+        $text = [Text.Encoding]::ASCII.GetString($bytes, $strings, (& $u32 20))
+        $name = $text.IndexOf("`0$Function`0", [StringComparison]::Ordinal) + 1
+        if ($name -le 0) { throw "$Fixture has no BTF string $Function" }
+        for ($at = $types; $at + 12 -le $typesEnd; $at += 4) {
+            $info = [BitConverter]::ToUInt32($bytes, $at + 4)
+            if ([BitConverter]::ToUInt32($bytes, $at) -eq $name -and (($info -shr 24) -band 0x1f) -eq 12) {
+                [BitConverter]::GetBytes([uint32](($info -band 0xffff0000) -bor 2)).CopyTo($bytes, $at + 4)
+                [IO.File]::WriteAllBytes($Destination, $bytes)
+                return
+            }
+        }
+        throw "$Fixture has no BTF FUNC $Function"
+    }
 
     # The kernel's own view of a program (bpftool), or $null when it has no program with this id.
     function Get-KernelProgram([uint32] $Id) {
@@ -91,5 +115,41 @@ Describe 'Programs with autoload off' {
         finally { $null = Stop-Transcript }
         Get-Content $transcript -Raw | Should -Match 'load 1 programs \[opt_in \(Xdp\)\]'
         @(Get-BpfCollection | Where-Object Path -EQ $AutoloadObject).Count | Should -Be 0
+    }
+}
+
+Describe 'Object BTF the kernel refuses' {
+    BeforeEach {
+        Skip-Unless $HasFixtures $NeedsFixtures
+        Skip-Unless $IsRoot $NeedsRoot
+    }
+
+    It 'loads without it when nothing needs it, and warns with the kernel''s reason' {
+        $object = Join-Path $TestDrive 'refused_btf.o'
+        Copy-WithRefusedBtf autoload always_on $object
+        $collection = Import-BpfCollection $object -WarningVariable warnings -WarningAction SilentlyContinue
+        try {
+            $collection.Programs.Keys | Should -Be @('always_on')
+            $warnings.Count | Should -Be 1
+            $warnings[0].Message | Should -Match 'refused_btf\.o: the kernel refused the object''s BTF \(EINVAL.*linkage'
+            $collection.Warnings | Should -HaveCount 1
+            $collection.Collection.BtfId | Should -Be 0
+            if ($Bpftool) { (Get-KernelProgram $collection.Programs.always_on.Id).btf_id | Should -BeNullOrEmpty }
+        }
+        finally { Remove-BpfCollection $collection }
+    }
+
+    It 'fails, naming what needs it, when a map needs it' {
+        $object = Join-Path $TestDrive 'required_btf.o'
+        Copy-WithRefusedBtf btf_required count_locked $object
+        $null = Import-BpfCollection $object -ErrorVariable err -ErrorAction SilentlyContinue -WarningVariable warnings
+        $err.Count | Should -Be 1
+        # The kernel's BTF verifier said why: its log travels with the error, as a program verifier's does.
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VerifierRejected,*'
+        $err[0].Exception.ObjectName | Should -Be 'BTF'
+        $err[0].Exception.Message | Should -Match "map 'locked_values'.*bpf_spin_lock"
+        $err[0].Exception.VerifierLog | Should -Match 'linkage'
+        $warnings.Count | Should -Be 0
+        @(Get-BpfCollection | Where-Object Path -EQ $object).Count | Should -Be 0
     }
 }

@@ -19,17 +19,19 @@ internal sealed class CollectionLoader
     private readonly List<string> _newPins = [];
     private readonly Dictionary<int, BpfFd> _moduleBtfFds = [];
     private readonly List<string> _warnings = [];
-    private BtfSpec? _vmlinux;
+    private readonly KernelIdTargets _kernel;
     private StructOpsLoader? _structOps;
 
     public CollectionLoader(CollectionSpec spec, CollectionOptions options)
     {
         _spec = spec;
         _options = options;
+        _kernel = new KernelIdTargets(options);
     }
 
-    private BtfSpec Vmlinux => _vmlinux ??= _options.TargetBtf ?? KernelBtf.GetVmlinux();
-    private IReadOnlyList<BtfSpec> Modules => _options.ModuleBtfs ?? [];
+    // Attach targets and kfunc/ksym module fds are ids the kernel checks: the running kernel's, never a custom CO-RE target.
+    private BtfSpec Vmlinux => _kernel.Vmlinux;
+    private IReadOnlyList<BtfSpec> Modules => _kernel.Modules;
 
     public Collection Load()
     {
@@ -78,7 +80,7 @@ internal sealed class CollectionLoader
         var fdArray = BuildFdArray(ksyms.Values);
 
         // 2. Kernel objects, each recorded for rollback as soon as it exists.
-        var btf = LoadBtf();
+        var btf = LoadBtf(toLoad.Values);
         var maps = new OrderedDictionary<string, LoadedMap>(StringComparer.Ordinal);
         foreach (var (name, map) in _spec.Maps)
             maps[name] = CreateMap(map, btf, initialValues.GetValueOrDefault(name));
@@ -125,7 +127,11 @@ internal sealed class CollectionLoader
         return (load, skipped);
     }
 
-    private BpfFd? LoadBtf()
+    /// <summary>
+    /// BPF_BTF_LOAD of the object's BTF. When the kernel refuses it and nothing needs it (<see cref="ObjectBtfRequirements"/>),
+    /// the load goes on without it, as libbpf's does: no func or line info, maps without BTF key/value types, and a warning.
+    /// </summary>
+    private BpfFd? LoadBtf(IEnumerable<ProgramSpec> programs)
     {
         if (_spec.Btf is null) return null;
         try
@@ -134,7 +140,15 @@ internal sealed class CollectionLoader
         }
         catch (BpfSyscallException e)
         {
-            throw new BpfLoadException(_spec.Path, "BTF", WithLogTail($"the kernel refused the object's BTF: {e.Message}", e.Log), e.ErrorNumber, e.Log, e);
+            // Missing privileges are not a refusal of this BTF: report them as they are.
+            if (e.IsPermissionDenied)
+                throw new BpfLoadException(_spec.Path, "BTF", $"the kernel refused the object's BTF: {e.Message}", e.ErrorNumber, e.Log, e);
+            if (ObjectBtfRequirements.Find(_spec, programs) is string needs)
+                throw new BpfLoadException(_spec.Path, "BTF", WithLogTail($"the kernel refused the object's BTF, which {needs} needs: {e.Message}", e.Log), e.ErrorNumber, e.Log, e);
+            var reason = e.Log?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+            _warnings.Add($"the kernel refused the object's BTF ({Errno.Describe(e.ErrorNumber)}{(reason is null ? "" : $": {reason}")}); " +
+                          "loaded without it, as libbpf does: programs have no function or line info, maps no BTF key/value types");
+            return null;
         }
     }
 

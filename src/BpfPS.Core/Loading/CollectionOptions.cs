@@ -5,10 +5,17 @@ namespace BpfPS.Core.Loading;
 /// <summary>How <see cref="Collection.Load"/> turns a spec into kernel objects. Every property has a sensible default.</summary>
 public sealed class CollectionOptions
 {
-    /// <summary>Target BTF for CO-RE, ksyms and attach targets; null: the running kernel's (KernelBtf.GetVmlinux()).</summary>
+    /// <summary>
+    /// Target BTF for CO-RE relocations; null: the running kernel's (KernelBtf.GetVmlinux()). Attach targets, kfuncs and
+    /// typed ksyms are always looked up in the running kernel's BTF, since the kernel checks those ids against its own.
+    /// </summary>
     public BtfSpec? TargetBtf { get; init; }
 
-    /// <summary>Kernel module BTFs (split on <see cref="TargetBtf"/>) searched after vmlinux; null: none.</summary>
+    /// <summary>
+    /// Kernel module BTFs (split on <see cref="TargetBtf"/>, or on the running vmlinux without one) searched after vmlinux;
+    /// null: none. Without <see cref="TargetBtf"/> they serve CO-RE and kernel ids alike; with it, CO-RE only, and kernel
+    /// ids that vmlinux lacks are looked up in the running kernel's modules.
+    /// </summary>
     public IReadOnlyList<BtfSpec>? ModuleBtfs { get; init; }
 
     /// <summary>Directory for LIBBPF_PIN_BY_NAME maps; null: /sys/fs/bpf.</summary>

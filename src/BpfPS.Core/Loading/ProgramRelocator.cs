@@ -70,21 +70,23 @@ public static class ProgramRelocator
     }
 
     /// <summary>
-    /// The environment <see cref="Collection.Load"/> would relocate with, built without a single bpf() call: target BTF
-    /// (<see cref="CollectionOptions.TargetBtf"/>, else the running kernel's) when a program has CO-RE relocations,
-    /// __ksym externs resolved against it (and /proc/kallsyms), placeholder map fds.
+    /// The environment <see cref="Collection.Load"/> would relocate with, built without a single bpf() call: the CO-RE
+    /// target (<see cref="CollectionOptions.TargetBtf"/>, else the running kernel's) when a program has CO-RE relocations,
+    /// __ksym externs resolved against the running kernel's BTF (the kernel checks their ids) and /proc/kallsyms,
+    /// placeholder map fds.
     /// </summary>
     /// <exception cref="BpfLoadException">A strong __ksym extern is missing or its type differs from the kernel's.</exception>
     public static RelocationEnvironment CreateEnvironment(CollectionSpec spec, CollectionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         options ??= new CollectionOptions();
-        BtfSpec? vmlinux = options.TargetBtf;
-        BtfSpec Vmlinux() => vmlinux ??= KernelBtf.GetVmlinux();
-        var modules = options.ModuleBtfs ?? [];
-        var ksyms = KsymResolver.Resolve(spec, Vmlinux, modules, wanted => KsymResolver.ReadKallsyms(wanted));
+        var kernel = new KernelIdTargets(options);
+        var ksyms = KsymResolver.Resolve(spec, () => kernel.Vmlinux, kernel.Modules, wanted => KsymResolver.ReadKallsyms(wanted));
         bool needsTargets = spec.Programs.Values.Any(p => !p.CoreRelocations.IsEmpty);
-        return new RelocationEnvironment { Targets = needsTargets ? [Vmlinux(), .. modules] : [], Ksyms = ksyms };
+        if (!needsTargets) return new RelocationEnvironment { Ksyms = ksyms };
+        // CO-RE alone follows a custom target; ksyms above are ids the kernel checks, so they are the running kernel's.
+        var coreTarget = options.TargetBtf ?? kernel.Vmlinux;
+        return new RelocationEnvironment { Targets = [coreTarget, .. options.ModuleBtfs ?? []], Ksyms = ksyms };
     }
 
     /// <summary>Relocates every program for inspection, with placeholder map fds and the given (or running kernel's) BTF.</summary>

@@ -43,7 +43,7 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? PinPath { get; set; }
 
-    /// <summary>A BTF file (raw, or an ELF with .BTF) to relocate against instead of the running kernel's.</summary>
+    /// <summary>A BTF file (raw, or an ELF with .BTF) for CO-RE instead of the running kernel's; attach targets, kfuncs and ksyms stay the running kernel's.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? KernelBtf { get; set; }

@@ -115,7 +115,8 @@ internal static class ProgramProbes
     /// <summary>
     /// bpftool's helper probe: a program of <paramref name="type"/> calling the helper. The verifier names a helper it does
     /// not know ("invalid func", "unknown func") or one this program type may not use ("program of this type cannot use
-    /// helper"; older kernels said "unknown func" for both); any other outcome means the call itself was accepted.
+    /// helper"; older kernels said "unknown func" for both; some helpers check the type themselves: "func ... not
+    /// supported for program type"); any other verifier objection means the call itself was accepted.
     /// </summary>
     internal static ProbeResult ProbeHelper(uint type, int helperId, BtfSpec? kernel)
     {
@@ -131,7 +132,7 @@ internal static class ProgramProbes
             foreach (var marker in HelperRefusals)
             {
                 int at = log.IndexOf(marker, StringComparison.Ordinal);
-                if (at >= 0) return ProbeResult.No("verifier: " + FirstLine(log[at..]));
+                if (at >= 0) return ProbeResult.No("verifier: " + FirstLine(log[(log.LastIndexOf('\n', at) + 1)..]));
             }
             if (e.ErrorNumber is Errno.EINVAL or Errno.EACCES && log.Length > 0)
                 return ProbeResult.Yes("the verifier accepted the call (it then objected to the arguments: " + LastLine(log) + ")");
@@ -139,7 +140,7 @@ internal static class ProgramProbes
         }
     }
 
-    private static readonly string[] HelperRefusals = ["cannot use helper", "unknown func ", "invalid func "];
+    private static readonly string[] HelperRefusals = ["cannot use helper", "unknown func ", "invalid func ", "not supported for program type"];
 
     internal static string Refusal(BpfSyscallException e)
     {

@@ -60,7 +60,9 @@ public sealed class UapiNames
             {
                 // "__MAX_BPF_PROG_TYPE", "__BPF_FUNC_MAX_ID": bounds, not members.
                 if (v.Name.StartsWith("__", StringComparison.Ordinal) || !v.Name.StartsWith(prefix, StringComparison.Ordinal)) continue;
-                names.TryAdd(v.Value, replacement + v.Name[prefix.Length..].ToLowerInvariant());
+                var name = replacement + v.Name[prefix.Length..].ToLowerInvariant();
+                // A renamed member keeps its old name as an alias of the same number: prefer the one not marked deprecated.
+                if (!names.TryGetValue(v.Value, out var known) || known.EndsWith("_deprecated", StringComparison.Ordinal)) names[v.Value] = name;
             }
             return names;
         }

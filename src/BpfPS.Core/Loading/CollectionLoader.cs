@@ -201,7 +201,8 @@ internal sealed class CollectionLoader
         }
         catch (BpfSyscallException e)
         {
-            throw new BpfLoadException(_spec.Path, context, e.Message, e.ErrorNumber, e.Log, e);
+            var unsupported = Features.LoadFailureDiagnosis.ExplainMapCreate(spec.Type, e.ErrorNumber);
+            throw new BpfLoadException(_spec.Path, context, unsupported is null ? e.Message : $"{unsupported}: {e.Message}", e.ErrorNumber, e.Log, e);
         }
     }
 
@@ -346,6 +347,7 @@ internal sealed class CollectionLoader
     private BpfLoadException VerifierFailure(ProgramSpec program, RelocatedProgram relocated, BpfSyscallException e)
     {
         var message = $"the kernel refused the program: {Errno.Describe(e.ErrorNumber)}";
+        if (Features.LoadFailureDiagnosis.ExplainProgramLoad(program.Type, e.ErrorNumber) is string unsupported) message = $"{unsupported}; {message}";
         if (e.IsPermissionDenied)
             message += BpfSyscallException.HasBpfCapability()
                 ? " although this process is privileged"

@@ -35,4 +35,13 @@ public sealed class CollectionOptions
     /// "CONFIG_NAME" to the raw value as the config file spells it ("y", "m", "1000", "\"text\"").
     /// </summary>
     public IReadOnlyDictionary<string, string>? KernelConfig { get; init; }
+
+    /// <summary>
+    /// Programs verified at once (the kernel verifies concurrent loads in parallel); 1 loads them one by one, 0 (the
+    /// default) as many as the CPUs this process may use. The result, the error of a failing load and the rollback are
+    /// the same either way.
+    /// </summary>
+    public int MaxParallelism { get; init; }
+
+    internal int EffectiveParallelism => MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount;
 }

@@ -56,6 +56,11 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     [Parameter]
     public VerifierLogLevel LogLevel { get; set; }
 
+    /// <summary>Programs verified at once; 1 loads them one by one. Default: the CPUs this process may use.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == SpecSet)
@@ -96,6 +101,7 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
             LogLevel = VerifierLog && LogLevel == VerifierLogLevel.None ? VerifierLogLevel.Basic : LogLevel,
             Constants = ConstantValues.From(Constant),
             Progress = new LoadProgressReporter(this, file, activityId: 1),
+            MaxParallelism = ThrottleLimit,
         };
 
         try

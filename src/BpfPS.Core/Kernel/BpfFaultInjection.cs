@@ -50,8 +50,12 @@ public static class BpfFaultInjection
         public int? Decide(BpfCommand command)
         {
             if (_disposed) return null;
-            int ordinal = (uint)command < _counts.Length ? Interlocked.Increment(ref _counts[(int)command]) : 0;
-            return _rule(command, ordinal);
+            // One call at a time: a collection's programs load on several threads, and rules may keep plain state.
+            lock (_counts)
+            {
+                int ordinal = (uint)command < _counts.Length ? ++_counts[(int)command] : 0;
+                return _rule(command, ordinal);
+            }
         }
 
         public void Dispose()

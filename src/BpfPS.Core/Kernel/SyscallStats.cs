@@ -4,7 +4,8 @@ namespace BpfPS.Core.Kernel;
 
 /// <summary>
 /// How many bpf() calls this thread made and how long it spent inside them, per command. Per-thread so that
-/// measuring costs no locks and parallel loads don't blur each other's figures; a load runs on one thread.
+/// parallel loads don't blur each other's figures; a load that verifies its programs on several threads counts their
+/// calls on the thread that asked for the load (<see cref="CountOn"/>), so its figures read as a one-by-one load's.
 /// </summary>
 public sealed class SyscallStats
 {
@@ -51,8 +52,21 @@ public sealed class SyscallStats
     internal void Record(BpfCommand command, long startTimestamp, long endTimestamp)
     {
         if (Slot(command) is not int i) return;
-        _calls[i]++;
-        _ticks[i] += endTimestamp - startTimestamp;
+        Interlocked.Increment(ref _calls[i]);   // several threads may count on one instance (CountOn)
+        Interlocked.Add(ref _ticks[i], endTimestamp - startTimestamp);
+    }
+
+    /// <summary>Until disposed, this thread's calls are counted on <paramref name="stats"/> (another thread's).</summary>
+    internal static Redirection CountOn(SyscallStats stats)
+    {
+        var previous = t_current;
+        t_current = stats;
+        return new Redirection(previous);
+    }
+
+    internal readonly struct Redirection(SyscallStats? previous) : IDisposable
+    {
+        public void Dispose() => t_current = previous;
     }
 
     private static int? Slot(BpfCommand command) => (uint)command < CommandSlots ? (int)command : null;

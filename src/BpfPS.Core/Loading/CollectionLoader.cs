@@ -88,14 +88,8 @@ internal sealed class CollectionLoader
             if (map.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps && !map.IsReusedPin)
                 FillSlots(map, target => maps.TryGetValue(target, out var m) ? m.Fd : null, "map");
 
-        var programs = new OrderedDictionary<string, LoadedProgram>(StringComparer.Ordinal);
-        int done = 0;
-        foreach (var (name, program) in toLoad)
-        {
-            _options.Progress?.Report(new LoadProgress(done, toLoad.Count, name));
-            programs[name] = LoadProgram(program, relocated[name], attachTargets[name], btf, maps, fdArray);
-            done++;
-        }
+        var programs = LoadPrograms(toLoad.Values.ToArray(), relocated, attachTargets, btf, maps, fdArray);
+        int done = programs.Count;
         foreach (var map in maps.Values)
             if (map.Type == BpfMapType.ProgArray)
                 FillSlots(map, target => programs.TryGetValue(target, out var p) ? p.Fd : null, "program", skipped);
@@ -296,6 +290,50 @@ internal sealed class CollectionLoader
 
     // ---- programs ----
 
+    /// <summary>
+    /// Loads every program with <see cref="LoadProgram"/>, on up to <see cref="CollectionOptions.MaxParallelism"/> threads
+    /// (see <see cref="ParallelLoad"/> for what stays as in a one-by-one load). Progress is reported on this thread.
+    /// </summary>
+    private OrderedDictionary<string, LoadedProgram> LoadPrograms(ProgramSpec[] inObjectOrder, Dictionary<string, RelocatedProgram> relocated,
+        Dictionary<string, (uint Id, int Module)> attachTargets, BpfFd? btf, OrderedDictionary<string, LoadedMap> maps, int[] fdArray)
+    {
+        // Load order: object order, each program after the programs of the object it needs (positions k in that order).
+        var needs = new int[inObjectOrder.Length][];
+        var specs = inObjectOrder;
+        var orderOf = Enumerable.Range(0, inObjectOrder.Length).ToArray();
+        if (inObjectOrder.Any(p => ProgramsNeededBy(p).Count > 0))
+        {
+            var position = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < inObjectOrder.Length; i++) position[inObjectOrder[i].Name] = i;
+            // A needed program that this load skips is not waited for: its slot stays empty, as in a one-by-one load.
+            IEnumerable<int> Needed(ProgramSpec p) => ProgramsNeededBy(p).Where(position.ContainsKey).Select(name => position[name]);
+            var order = ParallelLoad.Order(inObjectOrder.Length, i => Needed(inObjectOrder[i]));
+            specs = order.Select(i => inObjectOrder[i]).ToArray();
+            for (int k = 0; k < order.Length; k++) orderOf[order[k]] = k;
+            for (int k = 0; k < specs.Length; k++) needs[k] = Needed(specs[k]).Select(i => orderOf[i]).ToArray();
+        }
+
+        foreach (var attach in attachTargets.Values)
+            if (attach.Module >= 0) ModuleBtfFd(attach.Module); // opened here, once: the workers only read them
+        int total = specs.Length, done = 0;
+        if (total > 0) _options.Progress?.Report(new LoadProgress(0, total, specs[0].Name));
+        var stats = SyscallStats.Current; // bpf() calls of every thread count here, as in a one-by-one load
+        var loaded = ParallelLoad.Run(total, _options.EffectiveParallelism,
+            k => needs[k] ?? [],
+            k =>
+            {
+                using var counting = SyscallStats.CountOn(stats);
+                return LoadProgram(specs[k], relocated[specs[k].Name], attachTargets[specs[k].Name], btf, maps, fdArray);
+            },
+            (_, _) =>
+            {
+                if (++done < total) _options.Progress?.Report(new LoadProgress(done, total, specs[done].Name));
+            });
+        var programs = new OrderedDictionary<string, LoadedProgram>(StringComparer.Ordinal);
+        for (int i = 0; i < total; i++) programs[inObjectOrder[i].Name] = loaded[orderOf[i]];
+        return programs;
+    }
+
     private LoadedProgram LoadProgram(ProgramSpec program, RelocatedProgram relocated, (uint Id, int Module) attach, BpfFd? btf,
         IReadOnlyDictionary<string, LoadedMap> maps, int[] fdArray)
     {
@@ -332,6 +370,12 @@ internal sealed class CollectionLoader
         BindReadOnlyData(fd, maps);
         return new LoadedProgram(program, fd, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
     }
+
+    /// <summary>
+    /// Programs of this object that must exist before <paramref name="program"/> loads (their fds go into its load
+    /// request). None today: prog-array slots, the one program-to-program reference, are filled after all programs.
+    /// </summary>
+    private static IReadOnlyList<string> ProgramsNeededBy(ProgramSpec program) => [];
 
     /// <summary>libbpf binds .rodata maps to every program so they live as long as it (failures are not fatal there either).</summary>
     private static void BindReadOnlyData(BpfFd program, IReadOnlyDictionary<string, LoadedMap> maps)
@@ -433,13 +477,13 @@ internal sealed class CollectionLoader
 
     private BpfFd Track(BpfFd fd)
     {
-        _created.Add(fd);
+        lock (_created) _created.Add(fd); // programs load on several threads
         return fd;
     }
 
     private void Untrack(BpfFd fd)
     {
-        _created.Remove(fd);
+        lock (_created) _created.Remove(fd);
         fd.Dispose();
     }
 

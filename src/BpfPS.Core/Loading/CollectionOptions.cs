@@ -54,4 +54,13 @@ public sealed class CollectionOptions
     /// says (libbpf: bpf_program__set_autoload). Null: the programs whose AutoLoad is true.
     /// </summary>
     public IReadOnlyCollection<string>? Programs { get; init; }
+
+    /// <summary>
+    /// Programs verified at once (the kernel verifies concurrent loads in parallel); 1 loads them one by one, 0 (the
+    /// default) as many as the CPUs this process may use. The result, the error of a failing load and the rollback are
+    /// the same either way.
+    /// </summary>
+    public int MaxParallelism { get; init; }
+
+    internal int EffectiveParallelism => MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount;
 }

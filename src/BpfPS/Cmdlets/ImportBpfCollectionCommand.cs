@@ -61,6 +61,11 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Program { get; set; }
 
+    /// <summary>Programs verified at once; 1 loads them one by one. Default: the CPUs this process may use.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == SpecSet)
@@ -102,6 +107,7 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
             Constants = ConstantValues.From(Constant),
             Progress = new LoadProgressReporter(this, file, activityId: 1),
             Programs = Program,
+            MaxParallelism = ThrottleLimit,
         };
 
         try

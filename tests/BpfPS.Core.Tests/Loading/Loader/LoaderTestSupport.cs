@@ -8,7 +8,7 @@ namespace BpfPS.Core.Tests.Loading.Loader;
 internal static class LoaderTestSupport
 {
     /// <summary>Fixtures that exist to be refused (verifier rejection, unguarded CO-RE poison).</summary>
-    public static readonly string[] RejectedFixtures = ["verifier_reject", "core_unguarded"];
+    public static readonly string[] RejectedFixtures = ["verifier_reject", "core_unguarded", "parallel_reject"];
 
     /// <summary>Skips unless bpf() works and clang can build the fixtures; returns the fixture's parsed spec.</summary>
     public static CollectionSpec Spec(string fixture)

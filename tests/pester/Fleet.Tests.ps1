@@ -84,8 +84,8 @@ Describe 'Results after a trip through remoting' {
             $entry.Value.sample.pair.hi | Should -Be 65535
             $entry.Value.sample.matrix[1][0] | Should -Be -3
             $lines = Render $entry -Width 400
-            $lines[0] | Should -Match '^\s*Map\s+MapId\s+Key\s+Value\s+PSComputerName\s*$'
-            $lines[2] | Should -Match '^\.data\.sample\s+\d+\s+0\s+\{sample=\{tiny=-5, port=8080, .*history=\[-1, 0, 32767\], f=\{ready=1, level=5, delta=-3, tint=BLUE'
+            $lines[0] | Should -Match '^\s*Map\s+Key\s+Value\s+PSComputerName\s*$'
+            $lines[2] | Should -Match '^\.data\.sample\s+0\s+\{sample=\{tiny=-5, port=8080, .*history=\[-1, 0, 32767\], f=\{ready=1, level=5, delta=-3, tint=BLUE'
         }
         finally { Remove-BpfCollection $collection }
     }
@@ -180,8 +180,8 @@ Describe 'A fleet of SSH hosts' {
             $lines | Where-Object { $_ -match "\s+Xdp\s+count_packets\s+.*\s$([regex]::Escape($address))\s*$" } | Should -HaveCount 1
         }
         $entries = Render (Invoke-Command -Session $sessions[0] { Get-BpfMapEntry -Collection $collection -Name .rodata })
-        $entries[0] | Should -Match '^\s*Map\s+MapId\s+Key\s+Value\s+PSComputerName\s*$'
-        $entries[2] | Should -Match "^\.rodata\s+\d+\s+0\s+\{verdict=2\}\s+$([regex]::Escape($addresses[0]))\s*$"
+        $entries[0] | Should -Match '^\s*Map\s+Key\s+Value\s+PSComputerName\s*$'
+        $entries[2] | Should -Match "^\.rodata\s+0\s+\{verdict=2\}\s+$([regex]::Escape($addresses[0]))\s*$"
         $members = Invoke-Command -Session $sessions[0] { (Get-BtfType -Name list_head).Members }
         $text = Render $members
         $text[0] | Should -Match '^\s*Offset\s+BitOffset\s+Bits\s+TypeName\s+Name\s+PSComputerName\s*$'

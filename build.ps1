@@ -112,6 +112,8 @@ $SystemPackages = [ordered]@{
     'pkg-config'     = { [bool](Get-Command pkg-config -ErrorAction Ignore) }
     # Only for bpf_core_type_matches(): clang-14 cannot emit that relocation, so its fixture is also built with clang-15.
     'clang-15'       = { [bool](Get-Command clang-15 -ErrorAction Ignore) }
+    # Only for the remoting tests: each test host is an sshd in its own network namespace.
+    'openssh-server' = { Test-Path /usr/sbin/sshd }
 }
 
 function Test-BpffsMounted {

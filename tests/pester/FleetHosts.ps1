@@ -40,8 +40,8 @@ function Invoke-FleetNative([string] $File, [string[]] $Arguments) {
 <#
     Starts -Count hosts. Each gets network namespace fleet<pid>h<n>, a veth pair (root side fl<pid>r<n>, 100.64.x.y/30
     with the host at .y+1), hostname fleet<pid>-<n>, and an sshd listening on its address, port 22. -Down names hosts
-    that get everything except a running sshd (a host that is down). Returns one object per host plus the client
-    options (key file, known_hosts) in $Fleet.
+    that get everything except a running sshd (a host that is down). Returns the fleet: its hosts, the client's key
+    file and the known_hosts file that pins every host key; pass it to Remove-FleetHosts when done.
 #>
 function New-FleetHosts {
     param(
@@ -59,65 +59,72 @@ function New-FleetHosts {
         KnownHosts = Join-Path $root 'known_hosts'
         Hosts      = [Collections.Generic.List[object]]::new()
     }
-    $launcher = Get-PwshLauncher
-    Invoke-FleetNative $SshKeygenPath @('-q', '-t', 'ed25519', '-N', '', '-C', "bpfps-fleet-$id", '-f', $fleet.KeyFile)
-    # sshd's privilege separation directory (systemd's tmpfiles would create it at boot; there is none here).
-    if (-not (Test-Path /run/sshd)) { New-Item -ItemType Directory /run/sshd | Out-Null }
+    # A host that fails half way must not leak the ones before it: the caller gets no $fleet to clean up.
+    try {
+        $launcher = Get-PwshLauncher
+        Invoke-FleetNative $SshKeygenPath @('-q', '-t', 'ed25519', '-N', '', '-C', "bpfps-fleet-$id", '-f', $fleet.KeyFile)
+        # sshd's privilege separation directory (systemd's tmpfiles would create it at boot; there is none here).
+        if (-not (Test-Path /run/sshd)) { New-Item -ItemType Directory /run/sshd | Out-Null }
 
-    # 100.64.0.0/10 (shared address space) is routed nowhere here; the PID picks a /24, each host a /30 in it.
-    $subnet = "100.$(64 + ($id -shr 8) % 64).$($id % 256)"
-    for ($n = 1; $n -le $Count; $n++) {
-        $h = [pscustomobject]@{
-            Index     = $n
-            Namespace = "fleet${id}h$n"
-            RootLink  = "fl${id}r$n"
-            HostLink  = "fl${id}h$n"
-            RootIp    = "$subnet.$($n * 4 + 1)"
-            Address   = "$subnet.$($n * 4 + 2)"
-            HostName  = "fleet$id-$n"
-            Directory = Join-Path $root "host$n"
-            Modules   = $null
-            Process   = $null
-            Down      = $n -in $Down
+        # 100.64.0.0/10 (shared address space) is routed nowhere here; the PID picks a /24, each host a /30 in it.
+        $subnet = "100.$(64 + ($id -shr 8) % 64).$($id % 256)"
+        for ($n = 1; $n -le $Count; $n++) {
+            $h = [pscustomobject]@{
+                Index     = $n
+                Namespace = "fleet${id}h$n"
+                RootLink  = "fl${id}r$n"
+                HostLink  = "fl${id}h$n"
+                RootIp    = "$subnet.$($n * 4 + 1)"
+                Address   = "$subnet.$($n * 4 + 2)"
+                HostName  = "fleet$id-$n"
+                Directory = Join-Path $root "host$n"
+                Modules   = $null
+                Process   = $null
+                Down      = $n -in $Down
+            }
+            $fleet.Hosts.Add($h)
+            New-Item -ItemType Directory $h.Directory | Out-Null
+            $h.Modules = Join-Path $h.Directory 'Modules'
+            New-Item -ItemType Directory $h.Modules | Out-Null
+
+            Invoke-FleetNative ip @('netns', 'add', $h.Namespace)
+            Invoke-FleetNative ip @('link', 'add', $h.RootLink, 'type', 'veth', 'peer', 'name', $h.HostLink, 'netns', $h.Namespace)
+            Invoke-FleetNative ip @('addr', 'add', "$($h.RootIp)/30", 'dev', $h.RootLink)
+            Invoke-FleetNative ip @('link', 'set', $h.RootLink, 'up')
+            Invoke-FleetNative ip @('-n', $h.Namespace, 'addr', 'add', "$($h.Address)/30", 'dev', $h.HostLink)
+            Invoke-FleetNative ip @('-n', $h.Namespace, 'link', 'set', $h.HostLink, 'up')
+            Invoke-FleetNative ip @('-n', $h.Namespace, 'link', 'set', 'lo', 'up')
+
+            $hostKey = Join-Path $h.Directory 'ssh_host_ed25519_key'
+            Invoke-FleetNative $SshKeygenPath @('-q', '-t', 'ed25519', '-N', '', '-C', $h.HostName, '-f', $hostKey)
+            Copy-Item "$($fleet.KeyFile).pub" (Join-Path $h.Directory 'authorized_keys')
+            Add-Content $fleet.KnownHosts "$($h.Address) $((Get-Content "$hostKey.pub" -Raw).Trim())"
+            $modulePath = @($ModuleDirectory, $h.Modules | Where-Object { $_ }) -join ':'
+            $config = Join-Path $h.Directory 'sshd_config'
+            @(
+                "ListenAddress $($h.Address):22"
+                "HostKey $hostKey"
+                "AuthorizedKeysFile $(Join-Path $h.Directory 'authorized_keys')"
+                'PidFile none'
+                'StrictModes no'
+                'UsePAM no'
+                'PermitRootLogin prohibit-password'
+                'PasswordAuthentication no'
+                'KbdInteractiveAuthentication no'
+                'AllowTcpForwarding no'
+                'X11Forwarding no'
+                'PrintMotd no'
+                'LogLevel VERBOSE'
+                "SetEnv PSModulePath=$modulePath"
+                "Subsystem powershell $launcher -sshs -NoLogo -NoProfile"
+            ) | Set-Content $config
+            if ($h.Down) { continue }
+            Start-FleetHost $h
         }
-        $fleet.Hosts.Add($h)
-        New-Item -ItemType Directory $h.Directory | Out-Null
-        $h.Modules = Join-Path $h.Directory 'Modules'
-        New-Item -ItemType Directory $h.Modules | Out-Null
-
-        Invoke-FleetNative ip @('netns', 'add', $h.Namespace)
-        Invoke-FleetNative ip @('link', 'add', $h.RootLink, 'type', 'veth', 'peer', 'name', $h.HostLink, 'netns', $h.Namespace)
-        Invoke-FleetNative ip @('addr', 'add', "$($h.RootIp)/30", 'dev', $h.RootLink)
-        Invoke-FleetNative ip @('link', 'set', $h.RootLink, 'up')
-        Invoke-FleetNative ip @('-n', $h.Namespace, 'addr', 'add', "$($h.Address)/30", 'dev', $h.HostLink)
-        Invoke-FleetNative ip @('-n', $h.Namespace, 'link', 'set', $h.HostLink, 'up')
-        Invoke-FleetNative ip @('-n', $h.Namespace, 'link', 'set', 'lo', 'up')
-
-        $hostKey = Join-Path $h.Directory 'ssh_host_ed25519_key'
-        Invoke-FleetNative $SshKeygenPath @('-q', '-t', 'ed25519', '-N', '', '-C', $h.HostName, '-f', $hostKey)
-        Copy-Item "$($fleet.KeyFile).pub" (Join-Path $h.Directory 'authorized_keys')
-        Add-Content $fleet.KnownHosts "$($h.Address) $((Get-Content "$hostKey.pub" -Raw).Trim())"
-        $modulePath = @($ModuleDirectory, $h.Modules | Where-Object { $_ }) -join ':'
-        $config = Join-Path $h.Directory 'sshd_config'
-        @(
-            "ListenAddress $($h.Address):22"
-            "HostKey $hostKey"
-            "AuthorizedKeysFile $(Join-Path $h.Directory 'authorized_keys')"
-            'PidFile none'
-            'StrictModes no'
-            'UsePAM no'
-            'PermitRootLogin prohibit-password'
-            'PasswordAuthentication no'
-            'KbdInteractiveAuthentication no'
-            'AllowTcpForwarding no'
-            'X11Forwarding no'
-            'PrintMotd no'
-            'LogLevel VERBOSE'
-            "SetEnv PSModulePath=$modulePath"
-            "Subsystem powershell $launcher -sshs -NoLogo -NoProfile"
-        ) | Set-Content $config
-        if ($h.Down) { continue }
-        Start-FleetHost $h
+    }
+    catch {
+        Remove-FleetHosts $fleet
+        throw
     }
     $fleet
 }
@@ -133,6 +140,11 @@ function Start-FleetHost($h) {
     foreach ($argument in @("--net=/run/netns/$($h.Namespace)", 'unshare', '--uts', 'sh', '-c',
             "hostname $($h.HostName) && exec $SshdPath -D -E $log -f $config")) { $start.ArgumentList.Add($argument) }
     $start.UseShellExecute = $false
+    # sshd logs to its file (-E); its standard streams are pipes of this process, not whatever this process inherited
+    # (a test runner's output pipe would otherwise stay open as long as sshd runs).
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
     $h.Process = [Diagnostics.Process]::Start($start)
     $h.Down = $false
     $deadline = [DateTime]::UtcNow.AddSeconds(10)

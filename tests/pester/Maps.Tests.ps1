@@ -118,7 +118,7 @@ Describe 'Map entries as PowerShell objects' {
         $entry.Value.psobject.Properties.Name | Should -Be @('packets', 'bytes', 'last_len', 'tag')
         $entry.MapId | Should -Be $c.Maps['stats'].Id
         ($c.Maps['stats'] | Get-BpfMapEntry | Where-Object { $_.Value.packets -gt 0 }).Key | Should -Be 9
-        ($entry | Format-Table | Out-String) | Should -Match '@\{packets=1; bytes=64; last_len=64; tag=new\}'
+        ($entry | Format-Table | Out-String -Width 80) | Should -Match '\{packets=1, bytes=64, last_len=64, tag=new\}'
     }
 
     It 'outputs nested structs as nested objects and arrays as arrays' {

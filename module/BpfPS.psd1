@@ -9,7 +9,7 @@
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     TypesToProcess       = @('BpfPS.types.ps1xml')
-    FormatsToProcess     = @('BpfPS.format.ps1xml', 'BpfPS.Maps.format.ps1xml', 'BpfPS.Features.format.ps1xml', 'BpfPS.Events.format.ps1xml', 'BpfPS.StructOps.format.ps1xml')
+    FormatsToProcess     = @('BpfPS.format.ps1xml', 'BpfPS.Maps.format.ps1xml', 'BpfPS.Features.format.ps1xml', 'BpfPS.Events.format.ps1xml', 'BpfPS.StructOps.format.ps1xml', 'BpfPS.Links.format.ps1xml')
     CmdletsToExport      = @(
         'Get-BtfType'
         'Export-BtfHeader'
@@ -33,6 +33,11 @@
         'Receive-BpfEvent'
         'Send-BpfEvent'
         'Receive-BpfTraceLog'
+        'New-BpfLink'
+        'Get-BpfLink'
+        'Remove-BpfLink'
+        'Update-BpfLink'
+        'Invoke-BpfIterator'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

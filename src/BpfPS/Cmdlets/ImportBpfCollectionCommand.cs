@@ -66,6 +66,10 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; }
 
+    /// <summary>Attach every program whose section names a target (like a libbpf skeleton's attach); all or nothing.</summary>
+    [Parameter]
+    public SwitchParameter Attach { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == SpecSet)
@@ -117,6 +121,7 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
             RunspaceCollections.Add(runspace, collection);
             foreach (var warning in collection.Warnings) WriteWarning($"{file}: {warning}");
             if (collection.SkippedPrograms.Count > 0) WriteVerbose($"Skipped {file}: programs {string.Join(", ", collection.SkippedPrograms)} (not loaded).");
+            if (Attach && !LinkCommands.AttachSections(this, collection)) return;
             WriteVerbose($"Loaded {file}: programs {Describe(collection.Programs.Values.Select(p => (p.Name, p.Id)))}; " +
                          $"maps {Describe(collection.Maps.Values.Select(m => (m.Name, m.Id)))}.");
             WriteObject(collection);

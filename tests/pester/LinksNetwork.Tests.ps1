@@ -77,7 +77,7 @@ Describe 'New-BpfLink attaches to network hooks' {
             Get-Counter $c $Slot.SkLookup | Should -Be ($before + 3)
         }
         finally {
-            $link.Dispose()
+            $link | Remove-BpfLink -Confirm:$false
         }
         $stopped = Get-Counter $c $Slot.SkLookup
         Send-Datagrams 2
@@ -98,7 +98,7 @@ Describe 'New-BpfLink attaches to network hooks' {
                 Get-Counter $c $Slot.CgroupEgress | Should -Be ($before + 4)
             }
             finally {
-                $link.Dispose()
+                $link | Remove-BpfLink -Confirm:$false
             }
             Send-Datagrams 2 -Cgroup $cgroup
             Get-Counter $c $Slot.CgroupEgress | Should -Be ($before + 4)
@@ -113,12 +113,15 @@ Describe 'New-BpfLink attaches to network hooks' {
         $result | Should -BeNullOrEmpty
         $problems | Should -HaveCount 1
         $problems[0].Exception.Message | Should -BeLike "*cgroup_egress*not on a cgroup v2 filesystem*"
+        $problems[0].FullyQualifiedErrorId | Should -BeLike 'LinkAttachFailed,EINVAL*'
+        $problems[0].TargetObject | Should -BeLike 'cgroup_egress -> /tmp*'
     }
 
     It 'writes an error for an interface that does not exist' {
         New-BpfLink $c.Programs.xdp_count_a -Interface nosuchif0 -XdpMode Generic -ErrorVariable problems -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $problems[0].Exception.Message | Should -BeLike "*xdp_count_a*no network interface 'nosuchif0'*"
+        $problems[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
         New-BpfLink $c.Programs.tc_count_a -Interface lo -TcClassic Ingress -Priority 70000 -ErrorVariable bad -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $bad[0].Exception.Message | Should -BeLike '*priority 70000*'

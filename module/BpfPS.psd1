@@ -8,7 +8,7 @@
     Description          = 'Loads eBPF ELF objects into the Linux kernel (maps, programs, CO-RE relocation against kernel BTF) and browses BTF type information, from PowerShell. A managed loader in the spirit of libbpf and cilium/ebpf: no native library needed.'
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('BpfPS.format.ps1xml', 'BpfPS.Maps.format.ps1xml', 'BpfPS.Events.format.ps1xml')
+    FormatsToProcess     = @('BpfPS.format.ps1xml', 'BpfPS.Maps.format.ps1xml', 'BpfPS.Links.format.ps1xml', 'BpfPS.Events.format.ps1xml')
     CmdletsToExport      = @(
         'Get-BtfType'
         'Export-BtfHeader'
@@ -28,6 +28,11 @@
         'Add-BpfPin'
         'Remove-BpfPin'
         'Get-BpfPin'
+        'New-BpfLink'
+        'Get-BpfLink'
+        'Remove-BpfLink'
+        'Update-BpfLink'
+        'Invoke-BpfIterator'
         'Receive-BpfEvent'
         'Send-BpfEvent'
         'Receive-BpfTraceLog'

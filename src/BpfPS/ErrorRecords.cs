@@ -49,6 +49,8 @@ internal static class ErrorRecords
                     syscall.Message, CapabilityAdvice);
             case BpfSyscallException syscall:
                 return new ErrorRecord(syscall, $"BpfSyscallFailed,{syscall.ErrorName}", ErrorCategory.InvalidOperation, target);
+            case BpfPS.Core.Links.LinkAttachException attach:
+                return LinkCommands.AttachError(attach);
             case BtfValueException value:
                 return new ErrorRecord(value, "InvalidMapValue", ErrorCategory.InvalidArgument, target);
             case KeyNotFoundException:

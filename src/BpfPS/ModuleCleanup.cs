@@ -12,6 +12,7 @@ public sealed class ModuleCleanup : IModuleAssemblyCleanup
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
         var runspace = Runspace.DefaultRunspace;
+        RunspaceLinks.DisposeAll(runspace);
         RunspaceCollections.DisposeAll(runspace);
         RunspaceBtfCache.Release(runspace);
     }

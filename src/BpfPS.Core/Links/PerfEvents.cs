@@ -190,7 +190,8 @@ public sealed class PerfEventException(int errorNumber, string what = "perf_even
 }
 
 /// <summary>The running kernel's version (from uname's release).</summary>
-internal static class KernelVersion
+/// <summary>The running kernel's major.minor version, for choosing between mechanisms.</summary>
+public static class KernelVersion
 {
     private static readonly Lazy<Version> s_current = new(() =>
     {

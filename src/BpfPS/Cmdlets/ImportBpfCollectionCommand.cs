@@ -56,6 +56,10 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     [Parameter]
     public VerifierLogLevel LogLevel { get; set; }
 
+    /// <summary>Attach every program whose section names a target (like a libbpf skeleton's attach); all or nothing.</summary>
+    [Parameter]
+    public SwitchParameter Attach { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == SpecSet)
@@ -103,6 +107,7 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
             var runspace = Runspace.DefaultRunspace;
             var collection = new BpfCollection(Collection.Load(spec, options), runspace?.Id ?? 0);
             RunspaceCollections.Add(runspace, collection);
+            if (Attach && !LinkCommands.AttachSections(this, collection)) return;
             WriteVerbose($"Loaded {file}: programs {Describe(collection.Programs.Values.Select(p => (p.Name, p.Id)))}; " +
                          $"maps {Describe(collection.Maps.Values.Select(m => (m.Name, m.Id)))}.");
             WriteObject(collection);

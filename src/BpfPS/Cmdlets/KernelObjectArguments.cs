@@ -26,7 +26,9 @@ internal sealed class KernelObjectHandle : IDisposable
     public string Name { get; }
 
     /// <summary>"map 'counts' (id 42)", for ShouldProcess and messages.</summary>
-    public string Describe() => $"{(Kind == BpfObjectKind.Map ? "map" : "program")} '{Name}' (id {Id})";
+    public string Describe() => Kind == BpfObjectKind.Link
+        ? $"link {Id} of program '{Name}'"
+        : $"{(Kind == BpfObjectKind.Map ? "map" : "program")} '{Name}' (id {Id})";
 
     public void Dispose()
     {
@@ -92,8 +94,12 @@ internal static class KernelObjectArguments
     {
         LoadedMap or SystemMap => Map(cmdlet, argument),
         LoadedProgram or SystemProgram => Program(cmdlet, argument),
+        BpfPS.Core.Links.BpfLink link => link.Fd is { IsClosed: false } fd
+            ? new KernelObjectHandle(fd, BpfObjectKind.Link, link.Id, link.ProgramName, owned: false)
+            : throw new NotSupportedException($"{link} has no kernel link to pin" + (link.IsDisposed ? " (it was removed)." : ".")),
+        BpfPS.Core.Links.SystemLink system => new KernelObjectHandle(BpfSyscall.LinkGetFdById(system.Id), BpfObjectKind.Link, system.Id, system.ProgramName, owned: true),
         var other => throw new ArgumentException(
-            $"Expected a map or a program (from a loaded collection, Get-BpfMap or Get-BpfProgram); got {Describe(other)}. Use -Map or -Program for ids, names and paths."),
+            $"Expected a map or a program (from a loaded collection, Get-BpfMap or Get-BpfProgram); got {Describe(other)}. Use -Map or -Program for ids, names and paths; links come from New-BpfLink or Get-BpfLink."),
     };
 
     public static object? Unwrap(object? value) => value is PSObject wrapped ? wrapped.BaseObject : value;

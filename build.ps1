@@ -338,6 +338,9 @@ function Invoke-Bench {
     foreach ($project in $projects) {
         Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', $project.FullName)
     }
+    # Event readers against libbpf, and through Receive-BpfEvent (needs the built module): their own section of performance.md.
+    Invoke-Build
+    Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--', '--events')
 }
 
 function Invoke-Package {

@@ -59,3 +59,22 @@ Invoke-BpfProgram -Collection $dropping -Name count_packets -Data (New-Frame 0x0
 Show 'Remove-BpfCollection: the kernel frees the programs and maps'
 Get-BpfCollection | Remove-BpfCollection -Verbose
 "Collections still loaded: $(@(Get-BpfCollection).Count)" | Out-Host
+
+#region Events: an exec tracer read through its ring buffer
+$tracer = Join-Path $PSScriptRoot 'exec_tracer.o'
+Show "Trace program starts: $tracer on sched:sched_process_exec (Import-BpfCollection -Attach), read with Receive-BpfEvent"
+$exec = Import-BpfCollection -Path $tracer -Attach
+try {
+    # Records wait in the ring buffer until read: start a few programs, then drain what they reported.
+    foreach ($command in @('/bin/true', '/bin/uname', '/bin/sleep', '/usr/bin/env')) {
+        & $command $(if ($command -eq '/bin/sleep') { '0.1' } elseif ($command -eq '/usr/bin/env') { '/bin/true' }) | Out-Null
+    }
+    Receive-BpfEvent $exec.Maps.events -Type event -Timeout 1 -TimeField ts |
+        Where-Object { $_.ppid -eq $PID -or $_.comm -in 'true', 'uname', 'sleep', 'env' } |
+        Format-Table @{ n = 'Time'; e = { $_.ts.ToString('HH:mm:ss.fff') } }, @{ n = 'Pid'; e = 'pid' }, @{ n = 'Parent'; e = 'ppid' },
+            @{ n = 'Command'; e = 'comm' }, @{ n = 'File'; e = 'filename' } | Out-Host
+}
+finally {
+    Remove-BpfCollection $exec
+}
+#endregion

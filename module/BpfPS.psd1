@@ -38,6 +38,9 @@
         'Remove-BpfLink'
         'Update-BpfLink'
         'Invoke-BpfIterator'
+        'Receive-BpfEvent'
+        'Send-BpfEvent'
+        'Receive-BpfTraceLog'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

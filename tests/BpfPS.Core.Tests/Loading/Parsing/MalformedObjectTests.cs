@@ -27,6 +27,7 @@ public class MalformedObjectTests
     [InlineData("subprogs")]
     [InlineData("externs")]
     [InlineData("btf_maps")]
+    [InlineData("struct_ops_cc")]
     public void TruncationsAreFormatErrors(string fixture)
     {
         var bytes = Fixture(fixture);
@@ -39,6 +40,7 @@ public class MalformedObjectTests
     [InlineData("externs", 2)]
     [InlineData("btf_maps", 3)]
     [InlineData("global_data", 4)]
+    [InlineData("struct_ops_cc", 5)]
     public void RandomCorruptionNeverEscapesAsAnotherException(string fixture, int seed)
     {
         var original = Fixture(fixture);
@@ -63,11 +65,12 @@ public class MalformedObjectTests
     [InlineData("subprogs", 11)]
     [InlineData("externs", 12)]
     [InlineData("btf_maps", 13)]
+    [InlineData("struct_ops_cc", 14)]
     public void CorruptionOfParsedSectionsNeverEscapesAsAnotherException(string fixture, int seed)
     {
         var original = Fixture(fixture);
         var elf = ElfFile.Parse(original, Name);
-        var targets = elf.Sections.Where(s => s.Name is ".BTF" or ".BTF.ext" or ".maps" or ".symtab" || s.Type == ElfSectionType.Rel && !s.Name.Contains("debug") || s.IsExecutable)
+        var targets = elf.Sections.Where(s => s.Name is ".BTF" or ".BTF.ext" or ".maps" or ".struct_ops" or ".symtab" || s.Type == ElfSectionType.Rel && !s.Name.Contains("debug") || s.IsExecutable)
             .Where(s => s.Size > 0).ToArray();
         var random = new Random(seed);
         for (int round = 0; round < 600; round++)

@@ -1,5 +1,6 @@
 # libbpf behaviours on real objects: programs with autoload off (SEC("?...")), chosen with -Program or by editing the
-# spec's AutoLoad property; object BTF the kernel refuses, dropped with a warning when nothing needs it.
+# spec's AutoLoad property; object BTF the kernel refuses, dropped with a warning when nothing needs it; -KernelBtf for
+# CO-RE only.
 BeforeDiscovery { . $PSScriptRoot/Common.ps1 }
 
 BeforeAll {
@@ -151,5 +152,34 @@ Describe 'Object BTF the kernel refuses' {
         $err[0].Exception.VerifierLog | Should -Match 'linkage'
         $warnings.Count | Should -Be 0
         @(Get-BpfCollection | Where-Object Path -EQ $object).Count | Should -Be 0
+    }
+}
+
+Describe '-KernelBtf is for CO-RE only' {
+    BeforeEach {
+        Skip-Unless $HasFixtures $NeedsFixtures
+        Skip-Unless $IsRoot $NeedsRoot
+        Skip-Unless $HasKernelBtf $NeedsKernelBtf
+    }
+
+    It 'loads a tp_btf program against the running kernel while CO-RE follows the file' {
+        # A target with task_struct.pid at byte 40 and no btf_trace_sys_enter at all.
+        $builder = [BpfPS.Core.Btf.BtfBuilder]::new()
+        $int = $builder.AddInt('int', 4, [BpfPS.Core.Btf.BtfIntEncoding]::Signed)
+        $null = $builder.AddStruct('task_struct', 4096, [BpfPS.Core.Btf.BtfMember[]] @([BpfPS.Core.Btf.BtfMember]::new('pid', $int, 320, 0)))
+        $target = Join-Path $TestDrive 'other-kernel.btf'
+        [IO.File]::WriteAllBytes($target, $builder.Build())
+
+        $collection = Import-BpfCollection (Join-Path $FixturesPath 'custom_target.o') -KernelBtf $target
+        try {
+            $program = $collection.Programs.on_sys_enter
+            $offset = @($program.CoreRelocations | Where-Object { $_.Relocation.Kind -eq 'FieldByteOffset' })
+            $offset.Count | Should -Be 1
+            $offset[0].TargetValue | Should -Be 40
+            $vmlinuxId = (Get-BtfType -Name btf_trace_sys_enter -Kind Typedef).Id
+            $program.AttachBtfId | Should -Be $vmlinuxId
+            if ($Bpftool) { (Get-KernelProgram $program.Id).btf_id | Should -Not -BeNullOrEmpty }
+        }
+        finally { Remove-BpfCollection $collection }
     }
 }

@@ -48,9 +48,16 @@ public sealed record BpfFeature
         ProgramType is null ? $"{Category} {Name}: {(Supported ? "yes" : "no")}" : $"{Category} {ProgramType}/{Name}: {(Supported ? "yes" : "no")}";
 }
 
-/// <summary>What one probe found: the verdict and the evidence.</summary>
-public readonly record struct ProbeResult(bool Supported, string Detail)
+/// <summary>
+/// What one probe found: the verdict and the evidence. <see cref="Transient"/> marks a failure that says nothing about
+/// the feature (out of memory or descriptors), which is not remembered.
+/// </summary>
+public readonly record struct ProbeResult(bool Supported, string Detail, bool Transient = false)
 {
     public static ProbeResult Yes(string detail) => new(true, detail);
     public static ProbeResult No(string detail) => new(false, detail);
+
+    /// <summary>A refusal, transient when the errno is about resources rather than the feature.</summary>
+    internal static ProbeResult No(string detail, int errno) =>
+        new(false, detail, errno is Kernel.Errno.ENOMEM or Kernel.Errno.EMFILE or Kernel.Errno.EAGAIN or Kernel.Errno.EINTR or 23 /* ENFILE */);
 }

@@ -164,8 +164,40 @@ public sealed class KernelFeatureSet
             }
     }
 
-    private ProbeResult Run(FeatureCategory category, long a, long b, Func<ProbeResult> probe) =>
-        _probes.GetOrAdd((category, a, b), _ => new Lazy<ProbeResult>(probe)).Value;
+    private ProbeResult Run(FeatureCategory category, long a, long b, Func<ProbeResult> probe)
+    {
+        var key = (category, a, b);
+        var lazy = _probes.GetOrAdd(key, _ => new Lazy<ProbeResult>(() => Isolated(probe)));
+        var result = lazy.Value;
+        // Out of memory or descriptors says nothing about the feature: ask again next time.
+        if (result.Transient) _probes.TryRemove(new KeyValuePair<(FeatureCategory, long, long), Lazy<ProbeResult>>(key, lazy));
+        return result;
+    }
+
+    /// <summary>
+    /// Runs a probe outside the caller's async flow, so the answer is the kernel's: fault injection and other
+    /// flow-scoped test seams around a load must not make a probe fail, and a probe's syscalls must not count as the load's.
+    /// </summary>
+    private static ProbeResult Isolated(Func<ProbeResult> probe)
+    {
+        ProbeResult result = default;
+        ExecutionContext.Run(s_cleanContext.Value, _ => result = probe(), null);
+        return result;
+    }
+
+    /// <summary>The execution context of a fresh thread: no async-local values at all.</summary>
+    private static readonly Lazy<ExecutionContext> s_cleanContext = new(() =>
+    {
+        ExecutionContext? clean = null;
+        var thread = new Thread(() => clean = ExecutionContext.Capture()) { IsBackground = true };
+        if (ExecutionContext.IsFlowSuppressed())
+            thread.Start();
+        else
+            using (ExecutionContext.SuppressFlow())
+                thread.Start();
+        thread.Join();
+        return clean!;
+    });
 
     private static IEnumerable<KeyValuePair<long, string>> Sorted(IReadOnlyDictionary<long, string> names) => names.OrderBy(p => p.Key);
 

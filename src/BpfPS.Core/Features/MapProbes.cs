@@ -48,7 +48,7 @@ internal static class MapProbes
         }
         catch (BpfSyscallException e)
         {
-            return ProbeResult.No(ProgramProbes.Refusal(e));
+            return ProbeResult.No(ProgramProbes.Refusal(e), e.ErrorNumber);
         }
         finally
         {

@@ -57,7 +57,7 @@ internal static class MiscProbes
         }
         catch (BpfSyscallException e)
         {
-            return ProbeResult.No(ProgramProbes.Refusal(e));
+            return ProbeResult.No(ProgramProbes.Refusal(e), e.ErrorNumber);
         }
     }
 
@@ -82,7 +82,7 @@ internal static class MiscProbes
         }
         return errno == Errno.EBADF
             ? ProbeResult.Yes("BPF_TOKEN_CREATE exists (it looked up the bpffs fd: EBADF); tokens come from a bpffs mounted with delegate_* options")
-            : ProbeResult.No($"BPF_TOKEN_CREATE: {Errno.Describe(errno)}" + (errno == Errno.EINVAL ? " (the kernel does not know the command)" : ""));
+            : ProbeResult.No($"BPF_TOKEN_CREATE: {Errno.Describe(errno)}" + (errno == Errno.EINVAL ? " (the kernel does not know the command)" : ""), errno);
     }
 }
 

@@ -94,7 +94,7 @@ internal static class ProgramProbes
                 return ProbeResult.Yes("the kernel asks for an attach target (EINVAL), so it knows the type");
             if (type == StructOps && e.ErrorNumber == Errno.ENOTSUPP)
                 return ProbeResult.Yes("the kernel asks for a struct_ops member (ENOTSUPP), so it knows the type");
-            return ProbeResult.No(Refusal(e));
+            return ProbeResult.No(Refusal(e), e.ErrorNumber);
         }
     }
 
@@ -108,7 +108,7 @@ internal static class ProgramProbes
         }
         catch (BpfSyscallException e)
         {
-            return ProbeResult.No(Refusal(e));
+            return ProbeResult.No(Refusal(e), e.ErrorNumber);
         }
     }
 
@@ -136,7 +136,7 @@ internal static class ProgramProbes
             }
             if (e.ErrorNumber is Errno.EINVAL or Errno.EACCES && log.Length > 0)
                 return ProbeResult.Yes("the verifier accepted the call (it then objected to the arguments: " + LastLine(log) + ")");
-            return ProbeResult.No(Refusal(e));
+            return ProbeResult.No(Refusal(e), e.ErrorNumber);
         }
     }
 

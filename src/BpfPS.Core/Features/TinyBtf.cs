@@ -86,7 +86,7 @@ internal sealed class TinyBtf
         {
             var log = (e.Log ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var why = $"BPF_BTF_LOAD: {Errno.Describe(e.ErrorNumber)}";
-            return ProbeResult.No(log.Length > 0 ? $"{why} (BTF log: {log[^1]})" : why);
+            return ProbeResult.No(log.Length > 0 ? $"{why} (BTF log: {log[^1]})" : why, e.ErrorNumber);
         }
     }
 

@@ -39,6 +39,18 @@ public class LoadFailureDiagnosisTests
         Assert.DoesNotContain("this kernel cannot load program type", e.Message);
     }
 
+    [SkippableFact]
+    public void AnInjectedFailureDoesNotFoolTheProbe()
+    {
+        var spec = LoaderTestSupport.Spec("multi_prog");
+        BpfLoadException e;
+        using (BpfFaultInjection.FailFrom(BpfCommand.ProgLoad, 1, Errno.EINVAL))
+            e = Assert.Throws<BpfLoadException>(() => Collection.Load(spec));
+        Assert.Equal(Errno.EINVAL, e.ErrorNumber);
+        Assert.False(e.Message.Contains("this kernel cannot load program type", StringComparison.Ordinal), e.Message);
+        Assert.True(KernelFeatureSet.Shared.ProgramType((uint)BpfProgramType.Xdp).Supported);
+    }
+
     [Fact]
     public void OnlyErrnosOfAMissingTypeAreDiagnosed()
     {

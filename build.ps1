@@ -336,6 +336,16 @@ function Invoke-Bench {
     foreach ($project in $projects) {
         Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', $project.FullName)
     }
+
+    # What users run: fresh pwsh sessions with the built module, against libbpf (the console figures above are the floor).
+    Invoke-Build
+    Write-Step 'Benchmarks in pwsh sessions'
+    $bench = Join-Path $BuildDir 'bench'
+    $objects = @('manyprogs_100.o', 'manyprogs_500.o' | ForEach-Object { Join-Path $bench $_ } | Where-Object { Test-Path $_ })
+    $cilium = Join-Path $Root '../shared/bench/cilium-manyprogs-el.elf'
+    if (Test-Path $cilium) { $objects += (Resolve-Path $cilium).Path }
+    & (Join-Path $Root 'benchmarks/pwsh/Invoke-SessionBench.ps1') -Root $Root -ModulePath (Join-Path $ModuleOut 'BpfPS.psd1') `
+        -Libbpf (Join-Path $bench 'bench_libbpf') -Object $objects
 }
 
 function Invoke-Package {

@@ -338,8 +338,18 @@ function Invoke-Bench {
     foreach ($project in $projects) {
         Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', $project.FullName)
     }
-    # Event readers against libbpf, and through Receive-BpfEvent (needs the built module): their own section of performance.md.
+
+    # What users run: fresh pwsh sessions with the built module, against libbpf (the console figures above are the floor).
     Invoke-Build
+    Write-Step 'Benchmarks in pwsh sessions'
+    $bench = Join-Path $BuildDir 'bench'
+    $objects = @('manyprogs_100.o', 'manyprogs_500.o' | ForEach-Object { Join-Path $bench $_ } | Where-Object { Test-Path $_ })
+    $cilium = Join-Path $Root '../shared/bench/cilium-manyprogs-el.elf'
+    if (Test-Path $cilium) { $objects += (Resolve-Path $cilium).Path }
+    & (Join-Path $Root 'benchmarks/pwsh/Invoke-SessionBench.ps1') -Root $Root -ModulePath (Join-Path $ModuleOut 'BpfPS.psd1') `
+        -Libbpf (Join-Path $bench 'bench_libbpf') -Object $objects
+
+    # Event readers against libbpf, and through Receive-BpfEvent (needs the built module): their own section of performance.md.
     Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--', '--events')
 }
 

@@ -119,6 +119,14 @@ internal sealed class Report
         var notesMarker = "<!-- notes -->";
         string notes = File.Exists(path) && File.ReadAllText(path) is var old && old.Contains(notesMarker)
             ? old[old.IndexOf(notesMarker, StringComparison.Ordinal)..] : notesMarker + "\n";
+        // The pwsh sessions table (benchmarks/pwsh) stays first, under the title.
+        const string sessionsStart = "<!-- sessions -->", sessionsEnd = "<!-- /sessions -->";
+        if (File.Exists(path) && File.ReadAllText(path) is var previous && previous.IndexOf(sessionsStart, StringComparison.Ordinal) is int from and >= 0
+            && previous.IndexOf(sessionsEnd, StringComparison.Ordinal) is int to && to > from)
+        {
+            int title = text.IndexOf('\n') + 1;
+            text = text[..title] + "\n" + previous[from..(to + sessionsEnd.Length)] + "\n" + text[title..];
+        }
         File.WriteAllText(path, text + "\n" + notes);
         Console.WriteLine($"Written to {path}");
     }

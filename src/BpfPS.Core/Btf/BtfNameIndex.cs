@@ -3,6 +3,7 @@ using System.Collections;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace BpfPS.Core.Btf;
 
@@ -43,7 +44,6 @@ internal sealed class BtfNameIndex
     /// <summary>All named ids, in index order; lookups answer with a range of it.</summary>
     public uint[] Ids => _ids;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static BtfNameIndex Build(BtfSpec spec)
     {
         var raw = spec.RawBytes.Span;
@@ -131,7 +131,6 @@ internal sealed class BtfNameIndex
     /// Runs of equal hash are equal names, except for flavours and (rarely) colliding names: order such a run by
     /// essential name, then full name, then id, so every name's ids are contiguous.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OrderRunsByName()
     {
         for (int start = 0; start < _hashes.Length;)
@@ -246,7 +245,6 @@ internal sealed class BtfNameIndex
         public bool MayContain(uint offset) => (_filter[Bit(offset) >> 6] & (1UL << Bit(offset))) != 0 && _offsets.Contains(offset);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static FlavourSet FlavouredStrings(ReadOnlySpan<byte> strings, uint stringBase)
     {
         FlavourSet? set = null;
@@ -274,14 +272,16 @@ internal sealed class BtfNameIndex
     private static int IndexOfTripleUnderscore(ReadOnlySpan<byte> s, int from)
     {
         ref byte r = ref MemoryMarshal.GetReference(s);
-        var underscore = new Vector<byte>((byte)'_');
+        // Vector128 rather than Vector<T>: its size is fixed, so ReadyToRun can precompile this (Vector<T> code is left
+        // to the JIT, which would compile it at the first kernel BTF lookup of every session).
+        var underscore = Vector128.Create((byte)'_');
         int i = from;
-        for (; i + Vector<byte>.Count + 2 <= s.Length; i += Vector<byte>.Count)
+        for (; i + Vector128<byte>.Count + 2 <= s.Length; i += Vector128<byte>.Count)
         {
-            var triple = Vector.Equals(Unsafe.ReadUnaligned<Vector<byte>>(ref Unsafe.Add(ref r, i)), underscore)
-                & Vector.Equals(Unsafe.ReadUnaligned<Vector<byte>>(ref Unsafe.Add(ref r, i + 1)), underscore)
-                & Vector.Equals(Unsafe.ReadUnaligned<Vector<byte>>(ref Unsafe.Add(ref r, i + 2)), underscore);
-            if (triple != Vector<byte>.Zero)
+            var triple = Vector128.Equals(Vector128.LoadUnsafe(ref r, (nuint)i), underscore)
+                & Vector128.Equals(Vector128.LoadUnsafe(ref r, (nuint)(i + 1)), underscore)
+                & Vector128.Equals(Vector128.LoadUnsafe(ref r, (nuint)(i + 2)), underscore);
+            if (triple != Vector128<byte>.Zero)
                 break;
         }
         for (; i + 2 < s.Length; i++)
@@ -322,8 +322,9 @@ internal sealed class BtfNameIndex
         return Finish(h, tail, s.Length);
     }
 
-    // Building runs once per spec, typically right after the process starts: its loops are compiled optimized up front
-    // (AggressiveOptimization, with the helpers inlined) rather than run as unoptimized tier-0 code.
+    // Building runs once per spec, typically right after the process starts: the module ships it precompiled
+    // (ReadyToRun, optimized, helpers inlined). AggressiveOptimization would opt these methods out of ReadyToRun and
+    // make every session JIT them at its first kernel BTF lookup.
 
     /// <summary>
     /// Hashes the NUL-terminated string at <paramref name="at"/> exactly as <see cref="Hash"/> hashes its bytes, and

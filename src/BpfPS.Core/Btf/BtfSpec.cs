@@ -109,7 +109,6 @@ public sealed partial class BtfSpec
     /// The one pass: where each type starts, checking that its fixed part and trailing data fit. The array is sized
     /// from the section length and not trimmed (trimming would copy it): <paramref name="count"/> says how much is used.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static uint[] IndexTypes(ReadOnlySpan<byte> types, string source, out int count)
     {
         // vmlinux averages 25 bytes a type; a little below that, growth is rare.

@@ -300,7 +300,8 @@ internal sealed class CollectionLoader
         // Load order: object order, each program after the programs of the object it needs (positions k in that order).
         var needs = new int[inObjectOrder.Length][];
         var specs = inObjectOrder;
-        var orderOf = Enumerable.Range(0, inObjectOrder.Length).ToArray();
+        var orderOf = new int[inObjectOrder.Length];
+        for (int i = 0; i < orderOf.Length; i++) orderOf[i] = i;
         if (inObjectOrder.Any(p => ProgramsNeededBy(p).Count > 0))
         {
             var position = new Dictionary<string, int>(StringComparer.Ordinal);

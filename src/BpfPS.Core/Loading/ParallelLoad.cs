@@ -32,7 +32,7 @@ internal static class ParallelLoad
         }
 
         var state = new State(count);
-        var finished = new System.Collections.Concurrent.BlockingCollection<int>();
+        var finished = new FinishedQueue(count);
         int workers = Math.Min(maxParallelism, count);
         var tasks = new Task[workers];
         for (int w = 0; w < workers; w++)
@@ -66,7 +66,7 @@ internal static class ParallelLoad
         {
             try
             {
-                foreach (int i in finished.GetConsumingEnumerable())
+                for (int i; (i = finished.Take()) >= 0;)
                     if (!state.HasFailed) completed(i, results[i]);
             }
             catch (Exception e)
@@ -78,7 +78,6 @@ internal static class ParallelLoad
             }
             all.Wait();
         }
-        finished.Dispose();
         foreach (var done in state.Done) done.Dispose();
         if ((callbackFailure ?? state.FirstFailure) is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         return results;
@@ -106,6 +105,45 @@ internal static class ParallelLoad
         return order.ToArray();
     }
 
+    /// <summary>
+    /// Finished items for the calling thread, in finishing order. A plain array under a lock rather than a generic
+    /// concurrent collection over int, whose code ReadyToRun cannot ship: it would be compiled at every session's first load.
+    /// </summary>
+    private sealed class FinishedQueue(int capacity)
+    {
+        private readonly int[] _items = new int[capacity];
+        private int _added, _taken;
+        private bool _complete;
+
+        public void Add(int item)
+        {
+            lock (_items)
+            {
+                _items[_added++] = item;
+                Monitor.Pulse(_items);
+            }
+        }
+
+        public void CompleteAdding()
+        {
+            lock (_items)
+            {
+                _complete = true;
+                Monitor.Pulse(_items);
+            }
+        }
+
+        /// <summary>The next finished item, waiting for one; -1 once all are taken and no more will come.</summary>
+        public int Take()
+        {
+            lock (_items)
+            {
+                while (_taken == _added && !_complete) Monitor.Wait(_items);
+                return _taken < _added ? _items[_taken++] : -1;
+            }
+        }
+    }
+
     /// <summary>Raised in place of an item whose prerequisite failed: that failure, ordered before it, is reported.</summary>
     private sealed class PrerequisiteFailedException : Exception;
 
@@ -115,10 +153,17 @@ internal static class ParallelLoad
         private int _next = -1;
         private int _firstFailed = int.MaxValue;
 
-        public readonly ManualResetEventSlim[] Done = Enumerable.Range(0, count).Select(_ => new ManualResetEventSlim()).ToArray();
+        public readonly ManualResetEventSlim[] Done = NewEvents(count);
         public readonly bool[] Failed = new bool[count];
         public Exception? FirstFailure;
         public bool HasFailed => Volatile.Read(ref _firstFailed) != int.MaxValue;
+
+        private static ManualResetEventSlim[] NewEvents(int count)
+        {
+            var events = new ManualResetEventSlim[count];
+            for (int i = 0; i < count; i++) events[i] = new ManualResetEventSlim();
+            return events;
+        }
 
         /// <summary>The next item to start, or -1 when all have started or one before the next has failed.</summary>
         public int Next()

@@ -47,6 +47,7 @@ Describe 'Results after a trip through remoting' {
         $type.Members[1].TypeName | Should -Be '__u32'
         $type.Members[1].Name | Should -Be 'data_end'
         $type.Declaration | Should -Match 'struct xdp_md \{'
+        $type | Format-Custom -View Declaration | Out-String | Should -Match '/\* Struct #\d+ \*/\s+struct xdp_md \{'
         $lines = Render $type.Members
         # Members travel inside their type, so they carry no PSComputerName of their own.
         $lines[0] | Should -Match '^\s*Offset\s+BitOffset\s+Bits\s+TypeName\s+Name\s*$'
@@ -125,6 +126,9 @@ Describe 'A fleet of SSH hosts' {
 
     It 'installs the module on every host through the session' {
         $installed.Count | Should -Be 4
+        $elsewhere = Join-Path $fleet.Hosts[0].Directory 'Elsewhere'
+        & $RepoRoot/tools/Install-BpfPSRemote.ps1 -Session $sessions[0] -Path (Split-Path $ModulePath) -Destination $elsewhere -WhatIf
+        Test-Path $elsewhere | Should -BeFalse
         foreach ($result in $installed) {
             $result.Path | Should -Be (Join-Path $byAddress[$result.PSComputerName].Modules "BpfPS/$((Get-Module BpfPS).Version)")
             $result.Version | Should -Be (Get-Module BpfPS).Version

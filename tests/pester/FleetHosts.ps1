@@ -191,3 +191,15 @@ function New-FleetSession($Fleet, [object[]] $Hosts = @($Fleet.Hosts | Where-Obj
         -Options (Get-FleetSshOptions $Fleet) -ErrorAction Stop
     foreach ($h in $Hosts) { $opened | Where-Object ComputerName -EQ $h.Address }
 }
+
+# PIDs of the ssh clients this process started to a host (PowerShell runs one per session): a test ends a session's
+# connection by killing its client, as a network failure would.
+function Get-FleetSshClient([string] $Address) {
+    foreach ($entry in Get-ChildItem /proc -Directory | Where-Object Name -Match '^\d+$') {
+        $commandLine = Get-Content "/proc/$($entry.Name)/cmdline" -Raw -ErrorAction Ignore
+        if (-not $commandLine) { continue }
+        $arguments = $commandLine.TrimEnd([char]0) -split [char]0
+        $parent = ((Get-Content "/proc/$($entry.Name)/stat" -Raw -ErrorAction Ignore) -replace '^.*\) ' -split ' ')[1]
+        if ((Split-Path -Leaf $arguments[0]) -eq 'ssh' -and $Address -in $arguments -and $parent -eq "$PID") { [int]$entry.Name }
+    }
+}

@@ -164,7 +164,8 @@ Describe 'A fleet of SSH hosts' {
         if ($opened) { Remove-PSSession $opened }
         $opened | Should -BeNullOrEmpty
         $refused.Count | Should -Be 1
-        $refused[0].TargetObject | Should -Be $addresses[0]
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'PSSessionOpenFailed*'
+        $refused[0].TargetObject.ConnectionInfo.ComputerName | Should -Be $addresses[0]
     }
 
     It 'loads on every host, and each host counts its own runs' {

@@ -35,6 +35,8 @@ public class LibbpfEquivalenceTests
             $"{fixture} uses a legacy 'maps' section, which libbpf 1.x refuses to open (BpfPS loads it: see CollectionLoadTests)");
         Skip.If(spec.Maps.Values.Any(m => m.StructOps?.UsesLink == true),
             $"{fixture} declares '.struct_ops.link' maps, which libbpf 1.1 predates (1.2 added them): its struct_ops programs go unrelocated there");
+        Skip.If(spec.Programs.Values.Any(p => p.SectionName.StartsWith("uprobe.multi", StringComparison.Ordinal) || p.SectionName.StartsWith("uretprobe.multi", StringComparison.Ordinal)),
+            $"{fixture} has uprobe.multi programs, a section libbpf 1.1 predates");
         var libbpf = LibbpfHarness.Dump(path);
 
         // Programs libbpf refused must be refused by BpfPS as well, each on its own.

@@ -56,6 +56,13 @@ Show 'Load it again with -Constant @{ verdict = 1 }: the same program now drops'
 $dropping = Import-BpfCollection -Path $object -Constant @{ verdict = 1 }
 Invoke-BpfProgram -Collection $dropping -Name count_packets -Data (New-Frame 0x0800) | Format-Table | Out-Host
 
+Show 'Attach where the section says and count real system calls (Import-BpfCollection -Attach, Get-BpfLink)'
+$counter = Import-BpfCollection -Path (Join-Path $PSScriptRoot 'syscall_counter.o') -Attach
+Start-Sleep -Milliseconds 500
+Get-BpfLink -Collection $counter | Format-Table | Out-Host
+$counter.Maps.syscalls | Get-BpfMapEntry | Sort-Object Value -Descending | Select-Object -First 5 | Format-Table | Out-Host
+Remove-BpfCollection $counter   # detaches its link too
+
 Show 'Remove-BpfCollection: the kernel frees the programs and maps'
 Get-BpfCollection | Remove-BpfCollection -Verbose
 "Collections still loaded: $(@(Get-BpfCollection).Count)" | Out-Host

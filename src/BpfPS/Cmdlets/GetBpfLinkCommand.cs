@@ -89,8 +89,10 @@ public sealed class GetBpfLinkCommand : PSCmdlet
     private void WriteLinksOf(IReadOnlyCollection<LoadedProgram> programs)
     {
         var ids = programs.Where(p => !p.Fd.IsClosed).Select(p => p.Id).ToHashSet();
+        // This session's own links know their target in full (the kernel names a tracepoint without its category).
+        var mine = RunspaceLinks.List(Runspace.DefaultRunspace).Where(l => l.Id != 0).GroupBy(l => l.Id).ToDictionary(g => g.Key, g => g.First());
         foreach (var link in SystemLink.List())
-            if (ids.Contains(link.ProgramId)) WriteObject(link);
+            if (ids.Contains(link.ProgramId)) WriteObject(mine.TryGetValue(link.Id, out var own) ? link with { Target = own.Target } : link);
         // Attachments without a kernel link (netlink, PROG_ATTACH) are known only to the session that made them.
         foreach (var link in RunspaceLinks.List(Runspace.DefaultRunspace))
             if (link.Id == 0 && link.Program is { } p && programs.Contains(p)) WriteObject(SystemLink.From(link));

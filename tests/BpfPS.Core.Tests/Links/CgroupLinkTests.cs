@@ -79,7 +79,7 @@ public sealed class CgroupLinkTests
         }
         finally
         {
-            foreach (var link in links) link.Dispose();
+            foreach (var link in links) NetworkTestKit.DisposeAndWait(link);
         }
         ulong in1 = programs.Counter(LinksNetFixture.CgroupIngress), out1 = programs.Counter(LinksNetFixture.CgroupEgress),
             sock1 = programs.Counter(LinksNetFixture.SockCreate);
@@ -108,12 +108,17 @@ public sealed class CgroupLinkTests
             for (int i = 0; i < 4; i++) listener.Listener.AcceptSocket().Dispose();
         });
         const string twoConnections = "for i in 1 2; do exec 3<>/dev/tcp/10.199.0.1/47002 || exit 7; exec 3>&-; done";
-        using (var link = CgroupLinks.Attach(programs["sockops_count"], cgroup.Path))
+        var link = CgroupLinks.Attach(programs["sockops_count"], cgroup.Path);
+        try
         {
             Assert.Equal(BpfAttachType.CgroupSockOps, link.AttachType);
             ulong before = programs.Counter(LinksNetFixture.SockOps);
             cgroup.RunInside(kit, twoConnections);
             Assert.Equal(before + 2, programs.Counter(LinksNetFixture.SockOps));
+        }
+        finally
+        {
+            NetworkTestKit.DisposeAndWait(link);
         }
         ulong stopped = programs.Counter(LinksNetFixture.SockOps);
         cgroup.RunInside(kit, twoConnections);

@@ -152,6 +152,30 @@ internal sealed class NetworkTestKit : IDisposable
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
+    /// <summary>
+    /// Disposes <paramref name="link"/> and waits until the kernel has let the link go: a child process that another
+    /// test forks at that moment holds every descriptor of this process until its exec, which defers the release.
+    /// </summary>
+    public static void DisposeAndWait(BpfPS.Core.Links.BpfLink link)
+    {
+        uint id = link.Id;
+        link.Dispose();
+        if (id == 0) return;
+        bool gone = SpinWait.SpinUntil(() =>
+        {
+            try
+            {
+                BpfPS.Core.Kernel.BpfSyscall.LinkGetFdById(id).Dispose();
+                return false;
+            }
+            catch (BpfPS.Core.Kernel.BpfSyscallException)
+            {
+                return true;
+            }
+        }, 5000);
+        Assert.True(gone, $"link {id} still exists 5 s after it was disposed");
+    }
+
     /// <summary>Keeps an object alive for the test and disposes it (before the namespaces go) at the end.</summary>
     public T Own<T>(T disposable) where T : IDisposable
     {

@@ -14,13 +14,18 @@ public sealed class SocketLinkTests
     {
         using var kit = NetworkTestKit.Create();
         using var programs = new LinksNetFixture();
-        using (var link = SkLookupLinks.Attach(programs["sk_lookup_count"], kit.Server))
+        var link = SkLookupLinks.Attach(programs["sk_lookup_count"], kit.Server);
+        try
         {
             Assert.Equal(BpfLinkType.Netns, link.Type);
             Assert.Equal(BpfAttachType.SkLookup, link.AttachType);
             ulong before = programs.Counter(LinksNetFixture.SkLookup);
             kit.SendAndReceive(5);
             Assert.Equal(before + 5, programs.Counter(LinksNetFixture.SkLookup));
+        }
+        finally
+        {
+            NetworkTestKit.DisposeAndWait(link);
         }
         ulong stopped = programs.Counter(LinksNetFixture.SkLookup);
         kit.SendAndReceive(3);
@@ -67,7 +72,8 @@ public sealed class SocketLinkTests
         var (client, server) = TcpPair(kit, 47100);
         using var c = client;
         using var s = server;
-        using (var link = SockMapLinks.Attach(programs[programName], programs.Collection.Maps["socks"]))
+        var link = SockMapLinks.Attach(programs[programName], programs.Collection.Maps["socks"]);
+        try
         {
             Assert.Contains("socks", link.Target);
             // sk_msg runs on the sending socket, sk_skb's verdict on the receiving one: that one goes in the map.
@@ -75,6 +81,10 @@ public sealed class SocketLinkTests
             ulong before = programs.Counter(slot);
             Exchange(client, server, 3);
             Assert.Equal(before + 3, programs.Counter(slot));
+        }
+        finally
+        {
+            NetworkTestKit.DisposeAndWait(link);
         }
         // Detached from the map: a socket added now gets no program.
         var (client2, server2) = TcpPair(kit, 47101);
@@ -120,7 +130,7 @@ public sealed class SocketLinkTests
         }
         finally
         {
-            link.Dispose();
+            NetworkTestKit.DisposeAndWait(link);
         }
         ulong stopped = programs.Counter(LinksNetFixture.Netfilter);
         kit.SendAndReceive(3);

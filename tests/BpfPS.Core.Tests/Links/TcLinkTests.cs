@@ -44,8 +44,8 @@ public sealed class TcLinkTests
         }
         finally
         {
-            second?.Dispose();
-            first.Dispose();
+            if (second is not null) NetworkTestKit.DisposeAndWait(second);
+            NetworkTestKit.DisposeAndWait(first);
         }
         Assert.Empty(kit.Server.Run(() => TcxLinks.Query(kit.ServerIfindex, TcDirection.Ingress)).ProgramIds);
         ulong stoppedA = programs.Counter(LinksNetFixture.TcA), stoppedB = programs.Counter(LinksNetFixture.TcB);

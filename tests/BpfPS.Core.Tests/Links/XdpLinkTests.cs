@@ -42,7 +42,7 @@ public sealed class XdpLinkTests
         }
         finally
         {
-            link.Dispose();
+            NetworkTestKit.DisposeAndWait(link);
         }
         ulong stopped = programs.Counter(LinksNetFixture.XdpA);
         kit.SendAndReceive(3);

@@ -154,6 +154,27 @@ Describe 'Receive-BpfEvent' {
     }
 }
 
+Describe 'The exec tracer example' {
+    BeforeEach {
+        Skip-Unless $IsRoot $NeedsRoot
+        $tracer = $null
+    }
+    AfterEach {
+        if ($tracer) { Remove-BpfCollection $tracer }
+    }
+
+    It 'reports the programs this process starts, with parent, command and file name' {
+        $tracer = Import-BpfCollection -Path (Join-Path $RepoRoot 'examples/exec_tracer.o') -Attach
+        /bin/true
+        /bin/uname | Out-Null
+        $events = @(Receive-BpfEvent $tracer.Maps.events -Type event -Timeout 1 -TimeField ts | Where-Object ppid -EQ $PID)
+        $events.filename | Should -Contain '/bin/true'
+        $events.filename | Should -Contain '/bin/uname'
+        ($events | Where-Object filename -EQ '/bin/true').comm | Should -Be 'true'
+        $events | ForEach-Object { $_.pid | Should -BeGreaterThan 0; $_.ts | Should -BeOfType [datetime] }
+    }
+}
+
 Describe 'Send-BpfEvent' {
     BeforeEach {
         Skip-Unless $IsRoot $NeedsRoot

@@ -129,7 +129,7 @@ internal sealed partial class ObjectParser
                     _roles[i] = SectionRole.Data;
                 else if (s.Name == ".rodata" || s.Name.StartsWith(".rodata.", StringComparison.Ordinal))
                     _roles[i] = SectionRole.ReadOnlyData;
-                // Anything else (.struct_ops, unknown data) is skipped, as libbpf skips unrecognised data sections.
+                // Anything else is skipped, as libbpf skips unrecognised data sections (.struct_ops* are read by CollectStructOpsMaps).
             }
             else if (s.Type == ElfSectionType.Rel)
             {

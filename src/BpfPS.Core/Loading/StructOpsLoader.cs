@@ -98,7 +98,12 @@ internal sealed class StructOpsLoader
             try
             {
                 foreach (var (program, offset) in layout.ProgramSlots)
-                    BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(offset), (ulong)programs[program].Fd.Value);
+                {
+                    // A program left unloaded (autoload off) cannot fill its member: the kernel would reject the value or run NULL.
+                    if (!programs.TryGetValue(program, out var loaded))
+                        throw new BpfLoadException(_path, $"map '{name}'", $"cannot register {what}: its program '{program}' was not loaded");
+                    BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(offset), (ulong)loaded.Fd.Value);
+                }
                 BpfSyscall.MapUpdate(map.Fd, stackalloc byte[4], value);
             }
             catch (BpfSyscallException e)

@@ -215,6 +215,31 @@ public class StructOpsTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData("struct_ops_cc", "bpfps_so_cc", BpfCommand.MapUpdateElem)]   // the registering update
+    [InlineData("struct_ops_cc_link", "bpfps_so_ccl", BpfCommand.MapUpdateElem)] // staging the value
+    [InlineData("struct_ops_cc_link", "bpfps_so_ccl", BpfCommand.LinkCreate)]  // the registering link
+    public void AFailedRegistrationNamesTheMapAndLeavesNothingRegisteredOrOpen(string fixture, string name, BpfCommand command)
+    {
+        RequireKernel();
+        Skip.If(IsRegistered(name), $"'{name}' is already registered by someone else");
+        var spec = CollectionSpec.Load(Fixtures.Path(fixture));
+        using (Collection.Load(spec, new CollectionOptions { RegisterStructOps = false })) { } // lazy caches fill here
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        int fdsBefore = KernelTestSupport.OpenFdCount();
+        BpfLoadException e;
+        using (BpfFaultInjection.FailNth(command, 1, Errno.ENOMEM))
+            e = Assert.Throws<BpfLoadException>(() => Collection.Load(spec));
+        Assert.Equal($"map '{MapName}'", e.ObjectName);
+        Assert.Equal(Errno.ENOMEM, e.ErrorNumber);
+        Assert.Contains($"refused to register tcp_congestion_ops '{name}'", e.Message);
+        Assert.False(IsRegistered(name));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(fdsBefore, KernelTestSupport.OpenFdCount());
+    }
+
     [SkippableFact]
     public void StructTypesTheKernelLacksAreRefusedBeforeAnythingIsCreated()
     {

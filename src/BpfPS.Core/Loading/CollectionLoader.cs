@@ -272,7 +272,8 @@ internal sealed class CollectionLoader
         foreach (var entry in map.Spec.Contents)
         {
             if (fdOf(entry.TargetName) is null && skipped?.Contains(entry.TargetName) == true)
-                throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"slot {entry.Index} names program '{entry.TargetName}', which this load skips: load that program too");
+                throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"slot {entry.Index} names program '{entry.TargetName}', which this load skips: load that program too",
+                    Errno.EBADF, null); // libbpf fails here with EBADF, updating the slot with the skipped program's fd -1
             var target = fdOf(entry.TargetName)
                 ?? throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"slot {entry.Index} names {what} '{entry.TargetName}', which the object does not define");
             BinaryPrimitives.WriteUInt32LittleEndian(key, entry.Index);

@@ -71,4 +71,25 @@ public class AutoloadTests
         Assert.Contains("always_on, rejected_unless_asked, opt_in", e.Message);
         Assert.Contains(spec.Path, e.Message);
     }
+
+    [SkippableFact]
+    public void AProgArraySlotNamingASkippedProgramFailsTheLoadAsInLibbpf()
+    {
+        var spec = LoaderTestSupport.Spec("btf_maps");
+        var options = LoaderTestSupport.OptionsWithPrivatePins(out var pins);
+        try
+        {
+            // jump_table's slot 1 is tail_target, which this load leaves out.
+            var e = Assert.Throws<BpfLoadException>(() => Collection.Load(spec, new CollectionOptions { PinPath = options.PinPath, Programs = ["use_perf"] }).Dispose());
+            Assert.Equal("map 'jump_table'", e.ObjectName);
+            Assert.Contains("tail_target", e.Message);
+            Assert.Equal(Errno.EBADF, e.ErrorNumber);
+            if (LibbpfHarness.Available)
+                Assert.Equal(-Errno.EBADF, LibbpfHarness.Dump(spec.Path, "use_perf").Failures["use_perf"]);
+        }
+        finally
+        {
+            Directory.Delete(pins, true);
+        }
+    }
 }

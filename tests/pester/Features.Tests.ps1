@@ -95,6 +95,29 @@ Describe 'Get-BpfFeature' {
         $before | Should -BeGreaterOrEqual $again.Count -Because 'every answer shown was probed once and remembered'
     }
 
+    It 'without capabilities, warns and answers no with the kernel''s EPERM rather than failing' {
+        Skip-Unless (Get-Command setpriv -ErrorAction Ignore) 'setpriv is not installed'
+        $script = Join-Path ([IO.Path]::GetTempPath()) "bpfps-features-unprivileged-$PID.ps1"
+        Set-Content $script @"
+Import-Module '$ModulePath'
+`$f = Get-BpfFeature -Name xdp -Category ProgramType -WarningVariable w -WarningAction SilentlyContinue
+`$s = Get-BpfFeature -Name bpf_jit_enable -Category SystemConfig -WarningAction SilentlyContinue
+[pscustomobject]@{ Supported = `$f.Supported; Detail = `$f.Detail; Warning = "`$w"; Jit = `$s.Value } | ConvertTo-Json -Compress
+"@
+        try {
+            $pwsh = [Environment]::ProcessPath
+            $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+            $output = & setpriv --inh-caps=-all --bounding-set=-all -- $pwsh @prefix -NoProfile -NonInteractive -File $script
+            $LASTEXITCODE | Should -Be 0
+            $result = ($output -join "`n") | ConvertFrom-Json
+        }
+        finally { Remove-Item $script -ErrorAction Ignore }
+        $result.Supported | Should -BeFalse
+        $result.Detail | Should -Match 'EPERM'
+        $result.Warning | Should -Match 'bpf\(\) is not usable'
+        $result.Jit | Should -Be (Get-Content /proc/sys/net/core/bpf_jit_enable) -Because 'settings are read, not probed'
+    }
+
     It 'shows a table with the category, program type, name, verdict and evidence' {
         $text = Get-BpfFeature -Category ProgramType -Name socket_filter | Out-String -Width 200
         $text | Should -Match 'Category\s+ProgramType\s+Name\s+Supported\s+Detail'

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using BpfPS.Core.Features;
+using BpfPS.Core.Kernel;
 using BpfPS.Features;
 
 namespace BpfPS.Cmdlets;
@@ -39,6 +40,8 @@ public sealed class GetBpfFeatureCommand : PSCmdlet
         var names = Patterns(Name);
         var programTypes = Patterns(ProgramType);
         var unmatched = Name?.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)).ToHashSet(StringComparer.OrdinalIgnoreCase) ?? [];
+        if (!BpfSyscall.IsAvailable)
+            WriteWarning($"Probes load programs and maps, and bpf() is not usable here ({BpfSyscall.UnavailableReason}): every probed feature will read as unsupported.");
         try
         {
             var set = RunspaceFeatureCache.Get(Runspace.DefaultRunspace);

@@ -46,6 +46,10 @@ Describe 'Get-BpfFeature' {
         ($helpers | Where-Object Name -EQ bpf_xdp_adjust_head).Supported | Should -BeTrue
         (Get-BpfFeature -Category Helper -ProgramType socket_filter -Name bpf_xdp_adjust_head).Supported | Should -BeFalse
 
+        $byType = @(Get-BpfFeature -ProgramType cgroup_sockopt)
+        $byType.Category | Sort-Object -Unique | Should -Be @('AttachType', 'Helper') -Because '-ProgramType alone means helpers and attach types'
+        $byType.ProgramType | Sort-Object -Unique | Should -Be 'cgroup_sockopt'
+
         $all = @(Get-BpfFeature -Category Mount, SystemConfig)
         $all.Category | Sort-Object -Unique | Should -Be @('SystemConfig', 'Mount') -Because 'only the asked categories'
         @(Get-BpfFeature -Category Mount -Supported).Supported | Should -Not -Contain $false

@@ -152,7 +152,7 @@ internal static class ProgramProbes
     {
         var why = $"{BpfSyscallException.CommandName(e.Command)}: {Errno.Describe(e.ErrorNumber)}";
         if (!string.IsNullOrWhiteSpace(e.Log)) why += " (verifier: " + LastLine(e.Log) + ")";
-        else if (e.ErrorNumber == Errno.EPERM) why += ", refused before the verifier ran";
+        else if (e.ErrorNumber == Errno.EPERM) why += e.Command == BpfCommand.ProgLoad ? ", refused before the verifier ran" : ", refused by the kernel";
         return why;
     }
 

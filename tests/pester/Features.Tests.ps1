@@ -122,6 +122,18 @@ Import-Module '$ModulePath'
         $result.Jit | Should -Be (Get-Content /proc/sys/net/core/bpf_jit_enable) -Because 'settings are read, not probed'
     }
 
+    It 'lets the answers go on Remove-Module: the next query probes afresh' {
+        $null = Get-BpfFeature -Name xdp -Category ProgramType
+        $created = [BpfPS.Core.Features.KernelFeatureSet]::SharedCreatedCount
+        Remove-Module BpfPS
+        try {
+            [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+        }
+        finally { Import-Module $ModulePath -Force }
+        $null = Get-BpfFeature -Name xdp -Category ProgramType
+        [BpfPS.Core.Features.KernelFeatureSet]::SharedCreatedCount | Should -Be ($created + 1)
+    }
+
     It 'shows a table with the category, program type, name, verdict and evidence' {
         $text = Get-BpfFeature -Category ProgramType -Name socket_filter | Out-String -Width 200
         $text | Should -Match 'Category\s+ProgramType\s+Name\s+Supported\s+Detail'

@@ -4,7 +4,7 @@ using System.Management.Automation.Runspaces;
 namespace BpfPS;
 
 /// <summary>
-/// Remove-Module BpfPS: releases what this runspace holds (its kernel BTF reference, its loaded collections), so
+/// Remove-Module BpfPS: releases what this runspace holds (its kernel BTF reference, its probed features, its loaded collections), so
 /// removing the module frees kernel objects and memory without waiting for the runspace to close.
 /// </summary>
 public sealed class ModuleCleanup : IModuleAssemblyCleanup
@@ -15,5 +15,6 @@ public sealed class ModuleCleanup : IModuleAssemblyCleanup
         RunspaceLinks.DisposeAll(runspace);
         RunspaceCollections.DisposeAll(runspace);
         RunspaceBtfCache.Release(runspace);
+        Features.RunspaceFeatureCache.Release(runspace);
     }
 }

@@ -46,6 +46,10 @@ Describe 'Get-BpfFeature' {
         ($helpers | Where-Object Name -EQ bpf_xdp_adjust_head).Supported | Should -BeTrue
         (Get-BpfFeature -Category Helper -ProgramType socket_filter -Name bpf_xdp_adjust_head).Supported | Should -BeFalse
 
+        $byType = @(Get-BpfFeature -ProgramType cgroup_sockopt)
+        $byType.Category | Sort-Object -Unique | Should -Be @('AttachType', 'Helper') -Because '-ProgramType alone means helpers and attach types'
+        $byType.ProgramType | Sort-Object -Unique | Should -Be 'cgroup_sockopt'
+
         $all = @(Get-BpfFeature -Category Mount, SystemConfig)
         $all.Category | Sort-Object -Unique | Should -Be @('SystemConfig', 'Mount') -Because 'only the asked categories'
         @(Get-BpfFeature -Category Mount -Supported).Supported | Should -Not -Contain $false
@@ -93,6 +97,41 @@ Describe 'Get-BpfFeature' {
         [BpfPS.Core.Features.KernelFeatureSet]::Shared.ProbeCount | Should -Be $before
         $again.Count | Should -BeGreaterThan 50
         $before | Should -BeGreaterOrEqual $again.Count -Because 'every answer shown was probed once and remembered'
+    }
+
+    It 'without capabilities, warns and answers no with the kernel''s EPERM rather than failing' {
+        Skip-Unless (Get-Command setpriv -ErrorAction Ignore) 'setpriv is not installed'
+        $script = Join-Path ([IO.Path]::GetTempPath()) "bpfps-features-unprivileged-$PID.ps1"
+        Set-Content $script @"
+Import-Module '$ModulePath'
+`$f = Get-BpfFeature -Name xdp -Category ProgramType -WarningVariable w -WarningAction SilentlyContinue
+`$s = Get-BpfFeature -Name bpf_jit_enable -Category SystemConfig -WarningAction SilentlyContinue
+[pscustomobject]@{ Supported = `$f.Supported; Detail = `$f.Detail; Warning = "`$w"; Jit = `$s.Value } | ConvertTo-Json -Compress
+"@
+        try {
+            $pwsh = [Environment]::ProcessPath
+            $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+            $output = & setpriv --inh-caps=-all --bounding-set=-all -- $pwsh @prefix -NoProfile -NonInteractive -File $script
+            $LASTEXITCODE | Should -Be 0
+            $result = ($output -join "`n") | ConvertFrom-Json
+        }
+        finally { Remove-Item $script -ErrorAction Ignore }
+        $result.Supported | Should -BeFalse
+        $result.Detail | Should -Match 'EPERM'
+        $result.Warning | Should -Match 'bpf\(\) is not usable'
+        $result.Jit | Should -Be (Get-Content /proc/sys/net/core/bpf_jit_enable) -Because 'settings are read, not probed'
+    }
+
+    It 'lets the answers go on Remove-Module: the next query probes afresh' {
+        $null = Get-BpfFeature -Name xdp -Category ProgramType
+        $created = [BpfPS.Core.Features.KernelFeatureSet]::SharedCreatedCount
+        Remove-Module BpfPS
+        try {
+            [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+        }
+        finally { Import-Module $ModulePath -Force }
+        $null = Get-BpfFeature -Name xdp -Category ProgramType
+        [BpfPS.Core.Features.KernelFeatureSet]::SharedCreatedCount | Should -Be ($created + 1)
     }
 
     It 'shows a table with the category, program type, name, verdict and evidence' {

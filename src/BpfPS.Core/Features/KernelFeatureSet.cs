@@ -62,6 +62,8 @@ public sealed class KernelFeatureSet
         var typeName = Names.ProgramTypeName(programType);
         var r = Run(FeatureCategory.Helper, programType, helperId, () =>
         {
+            if (!ProgramProbes.HelpersProbeable(programType))
+                return ProbeResult.No($"not probed: a {typeName} program loads only with a target (a struct_ops member, a BPF program), which a probe has not got");
             var type = ProgramType(programType);
             return type.Supported
                 ? ProgramProbes.ProbeHelper(programType, helperId, _kernelBtf())
@@ -116,7 +118,7 @@ public sealed class KernelFeatureSet
             {
                 if (!OfType(typeName)) continue;
                 var helpers = Sorted(Names.Helpers).Where(h => Named(h.Value)).ToList();
-                if (helpers.Count == 0 || !ProgramType((uint)type).Supported) continue;
+                if (helpers.Count == 0 || !ProgramProbes.HelpersProbeable((uint)type) || !ProgramType((uint)type).Supported) continue;
                 foreach (var (id, _) in helpers) yield return Helper((uint)type, (int)id);
             }
 

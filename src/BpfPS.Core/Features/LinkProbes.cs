@@ -91,7 +91,7 @@ internal static unsafe class LinkProbes
             if (known.Contains(errno))
                 return ProbeResult.Yes($"BPF_LINK_CREATE looked up {target} ({Errno.Name(errno)}), so it knows {names.AttachTypeName(attachType)}");
             return ProbeResult.No($"BPF_LINK_CREATE with attach type {names.AttachTypeName(attachType)}: {Errno.Describe(errno)}" +
-                (errno is Errno.EOPNOTSUPP or Errno.ENOTSUPP ? " (compiled out of this kernel)" : errno == Errno.EINVAL ? " (the kernel does not know this kind of link)" : ""), errno);
+                (errno is Errno.EOPNOTSUPP or Errno.ENOTSUPP ? " (compiled out of this kernel)" : errno == Errno.EINVAL ? " (this kernel does not support this kind of link: unknown to it, or not built in)" : ""), errno);
         }
     }
 }

@@ -74,6 +74,12 @@ internal static class ProgramProbes
         return 0;
     }
 
+    /// <summary>
+    /// False for the types whose probe load fails before the verifier looks at the calls (struct_ops and ext need a
+    /// target this probe cannot give), so a helper probe would only repeat that failure.
+    /// </summary>
+    internal static bool HelpersProbeable(uint type) => type is not (StructOps or Ext);
+
     /// <summary>Loads a minimal program of <paramref name="type"/>; the errno tells the rest.</summary>
     internal static ProbeResult ProbeType(uint type, BtfSpec? kernel, UapiNames names)
     {
@@ -146,7 +152,7 @@ internal static class ProgramProbes
     {
         var why = $"{BpfSyscallException.CommandName(e.Command)}: {Errno.Describe(e.ErrorNumber)}";
         if (!string.IsNullOrWhiteSpace(e.Log)) why += " (verifier: " + LastLine(e.Log) + ")";
-        else if (e.ErrorNumber == Errno.EPERM) why += ", refused before the verifier ran";
+        else if (e.ErrorNumber == Errno.EPERM) why += e.Command == BpfCommand.ProgLoad ? ", refused before the verifier ran" : ", refused by the kernel";
         return why;
     }
 

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using BpfPS.Core.Features;
+using BpfPS.Core.Kernel;
 using BpfPS.Features;
 
 namespace BpfPS.Cmdlets;
@@ -24,7 +25,10 @@ public sealed class GetBpfFeatureCommand : PSCmdlet
     [Parameter]
     public FeatureCategory[]? Category { get; set; }
 
-    /// <summary>For helpers and attach types: only these program types (wildcards allowed), e.g. xdp, cgroup_*.</summary>
+    /// <summary>
+    /// For helpers and attach types: only these program types (wildcards allowed), e.g. xdp, cgroup_*. Without
+    /// -Category, selects those two categories.
+    /// </summary>
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -39,10 +43,14 @@ public sealed class GetBpfFeatureCommand : PSCmdlet
         var names = Patterns(Name);
         var programTypes = Patterns(ProgramType);
         var unmatched = Name?.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)).ToHashSet(StringComparer.OrdinalIgnoreCase) ?? [];
+        if (!BpfSyscall.IsAvailable)
+            WriteWarning($"Probes load programs and maps, and bpf() is not usable here ({BpfSyscall.UnavailableReason}): every probed feature will read as unsupported.");
         try
         {
             var set = RunspaceFeatureCache.Get(Runspace.DefaultRunspace);
-            foreach (var feature in set.Query(Category, names is null ? null : n => names.Any(p => p.IsMatch(n)),
+            // Program types narrow helpers and attach types; asked alone, they mean those two categories.
+            var categories = Category ?? (ProgramType is null ? null : [FeatureCategory.Helper, FeatureCategory.AttachType]);
+            foreach (var feature in set.Query(categories, names is null ? null : n => names.Any(p => p.IsMatch(n)),
                          programTypes is null ? null : t => programTypes.Any(p => p.IsMatch(t))))
             {
                 unmatched.Remove(feature.Name);

@@ -8,7 +8,7 @@ using BpfPS.Core.Loading;
 namespace BpfPS.Benchmarks;
 
 /// <summary>
-/// Measures what issue "Performance" asks for and writes docs/performance.md:
+/// Measures the core in a warmed console process (the floor under what pwsh sessions see) and writes docs/performance.md:
 /// kernel BTF open/lookup against libbpf's btf__load_vmlinux_btf, and per-load cost of many-program objects against
 /// libbpf's open+load+close, each split into time inside bpf() and user-space overhead.
 /// </summary>

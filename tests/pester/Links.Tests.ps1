@@ -161,6 +161,26 @@ Describe 'Import-BpfCollection -Attach and ownership' -Skip:(-not $canLoad) {
         foreach ($id in @(Get-BpfLink | Where-Object ProgramName -EQ 'count_tp').Id) { (Get-BpfLink -Id $id).ProgramId | Should -Not -Be $c.Programs.count_tp.Id }
     }
 
+    It 'attaches a piped collection with New-BpfLink, all or nothing, keeping the collection on failure' {
+        $c = Import-BpfCollection $object
+        try {
+            $links = @($c | New-BpfLink)
+            $links.Count | Should -Be 7
+            @($c.Links).Count | Should -Be 7
+        }
+        finally { Remove-BpfCollection $c }
+        @($links | Where-Object { -not $_.IsDisposed }) | Should -BeNullOrEmpty
+        if (Test-Path /sys/bus/event_source/devices/kprobe) { return }
+        $u = Import-BpfCollection $unavailable
+        try {
+            $null = $u | New-BpfLink -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].TargetObject | Should -Be 'second_kprobe -> kprobe do_nanosleep'
+            @($u.Links) | Should -BeNullOrEmpty
+            $u.IsDisposed | Should -BeFalse
+        }
+        finally { Remove-BpfCollection $u }
+    }
+
     It 'is all or nothing: a failing program detaches the others and removes the collection' {
         if (Test-Path /sys/bus/event_source/devices/kprobe) { Set-ItResult -Skipped -Because 'this kernel has kprobes, so the kprobe program would attach'; return }
         $before = @(Get-BpfCollection).Count

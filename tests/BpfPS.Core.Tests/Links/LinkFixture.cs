@@ -25,10 +25,12 @@ internal sealed partial class LinkFixture : IDisposable
 
     public LoadedProgram this[string name] => Collection.Programs[name];
 
-    public ulong Count(Slot slot)
+    public ulong Count(Slot slot) => Count((uint)slot);
+
+    public ulong Count(uint slot)
     {
         var key = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(key, (uint)slot);
+        BinaryPrimitives.WriteUInt32LittleEndian(key, slot);
         var value = Collection.Maps["counts"].Lookup(key)!;
         return BinaryPrimitives.ReadUInt64LittleEndian(value);
     }

@@ -39,9 +39,11 @@ public class LibbpfEquivalenceTests
             $"{fixture} has uprobe.multi programs, a section libbpf 1.1 predates");
         var libbpf = LibbpfHarness.Dump(path);
 
-        // Programs libbpf refused must be refused by BpfPS as well, each on its own.
+        // Programs libbpf refused must be refused by BpfPS as well, each on its own; except sections libbpf 1.1 does not
+        // know yet (SEC("netfilter") came with libbpf 1.2), which it cannot load and BpfPS does.
         foreach (var (name, errno) in libbpf.Failures)
         {
+            if (spec.Programs[name].SectionName == "netfilter") continue;
             var e = Assert.Throws<BpfLoadException>(() => Collection.Load(EquivalenceSpecs.WithPrograms(spec, [name]), EquivalenceSpecs.Options()).Dispose());
             Assert.Equal($"program '{name}'", e.ObjectName);
             Assert.Equal(-errno, e.ErrorNumber);

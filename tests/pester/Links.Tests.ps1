@@ -89,7 +89,8 @@ Describe 'New-BpfLink and Remove-BpfLink' -Skip:(-not $canLoad) {
     It 'samples a software clock on every CPU' {
         $links = @(New-BpfLink $c.Programs.count_perf_event -PerfEvent CpuClock -Frequency 1000)
         try {
-            $links.Count | Should -Be ([Environment]::ProcessorCount)
+            $links.Count | Should -Be ([BpfPS.Core.Links.PerfEventLinks]::OnlineCpus().Count)
+            @($links.Target | Select-Object -Unique).Count | Should -Be $links.Count
             $deadline = (Get-Date).AddSeconds(5)
             while ((Get-Count $c PerfEvent) -lt 20 -and (Get-Date) -lt $deadline) { $null = 1..20000 | Measure-Object -Sum }
             Get-Count $c PerfEvent | Should -BeGreaterOrEqual 20
@@ -214,6 +215,11 @@ Describe 'Import-BpfCollection -Attach and ownership' -Skip:(-not $canLoad) {
             $pinned.Id | Should -Be $id
             $pinned.ProgramName | Should -Be 'count_raw_tp'
             (Get-BpfPin -Path "$dir/raw").Kind | Should -Be 'Link'
+            # Not this session's link, and a kind the kernel cannot force-detach: the error says what to do instead.
+            Remove-BpfLink -Id $id -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'LinkDetachNotSupported,*'
+            $err[0].Exception.Message | Should -Match 'Remove-BpfPin'
+            Get-BpfLink -Id $id | Should -Not -BeNullOrEmpty
             Remove-BpfPin -Path "$dir/raw"
             Wait-LinkGone $id | Should -BeTrue
         }

@@ -135,7 +135,15 @@ public static unsafe class PerfEvents
             throw new LinkAttachException(program.Name, target, "the program was unloaded (its collection was removed)", 0, e);
         }
         var link = KernelLink.Adopt(program, linkFd, target, perfEvent);
-        Ioctl(perfEvent, IocEnable, 0);
+        try
+        {
+            Ioctl(perfEvent, IocEnable, 0);
+        }
+        catch (PerfEventException e)
+        {
+            link.Dispose();
+            throw new LinkAttachException(program.Name, target, e.Message, e.ErrorNumber, e);
+        }
         return link;
     }
 

@@ -82,7 +82,18 @@ public sealed class RemoveBpfLinkCommand : PSCmdlet
         }
         if (!ShouldProcess(system.ToString(), "Detach (BPF_LINK_DETACH: also when pinned or held by another process)")) return;
         using var fd = BpfSyscall.LinkGetFdById(id);
-        BpfSyscall.LinkDetach(fd);
+        try
+        {
+            BpfSyscall.LinkDetach(fd);
+        }
+        catch (BpfSyscallException e) when (e.ErrorNumber is Errno.EOPNOTSUPP or Errno.ENOTSUPP or Errno.EINVAL)
+        {
+            // Only some link kinds (cgroup, XDP, tcx, netns, netfilter, struct_ops...) can be detached from outside.
+            WriteError(new ErrorRecord(new NotSupportedException(
+                    $"The kernel cannot force-detach {system.Kind} link {id} ({e.ErrorName}): it stays attached while its pin or the process holding it exists; remove the pin (Remove-BpfPin) or end that process.", e),
+                $"LinkDetachNotSupported,{e.ErrorName}", ErrorCategory.NotImplemented, system));
+            return;
+        }
         WriteVerbose($"Detached {system}.");
     }
 }

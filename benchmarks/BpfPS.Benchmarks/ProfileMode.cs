@@ -39,7 +39,7 @@ internal static class ProfileMode
 
             SyscallStats.Current.Reset();
             load.Start();
-            var collection = Collection.LoadFile(path);
+            var collection = Collection.LoadFile(path, LoadBench.Serial);
             long closing = Stopwatch.GetTimestamp();
             collection.Dispose();
             close[i] = Stats.Ms(closing);

@@ -14,6 +14,7 @@ namespace BpfPS.Core.Loading;
 internal static class ParallelLoad
 {
     /// <param name="count">Items, 0..count-1, in the order a one-by-one run would take them.</param>
+    /// <param name="maxParallelism">Threads at most; 1 (or one item) runs everything in order on the calling thread.</param>
     /// <param name="prerequisites">Items that must have finished before item i starts (all smaller than i).</param>
     /// <param name="run">The job for item i (on any thread).</param>
     /// <param name="completed">Called on the calling thread after item i finished without error.</param>

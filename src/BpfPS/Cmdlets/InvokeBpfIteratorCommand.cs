@@ -9,7 +9,7 @@ namespace BpfPS.Cmdlets;
 /// what it wrote: text lines, or with -Type records decoded through the object's BTF.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "BpfIterator", DefaultParameterSetName = ProgramSet)]
-[OutputType(typeof(string), typeof(Core.Values.BtfRecord))]
+[OutputType(typeof(string), typeof(PSObject))]
 public sealed class InvokeBpfIteratorCommand : PSCmdlet
 {
     private const string ProgramSet = "Program", LinkSet = "Link";
@@ -59,6 +59,6 @@ public sealed class InvokeBpfIteratorCommand : PSCmdlet
         }
         var btf = (program is null ? null : LinkCommands.CollectionOf(program)?.Collection.Spec.Btf)
             ?? throw new InvalidOperationException($"-Type needs the object's BTF: the iterator's program must come from a collection loaded in this session (with BTF).");
-        foreach (var record in IteratorLinks.RunRecords(link, btf, Type)) WriteObject(record);
+        foreach (var record in IteratorLinks.RunRecords(link, btf, Type)) WriteObject(PowerShellValues.ToPowerShell(record));
     }
 }

@@ -160,7 +160,7 @@ Describe 'A fleet of SSH hosts' {
         $options.UserKnownHostsFile = $wrong
         $options.LogLevel = 'QUIET'
         # The fleet's sessions to the same host with the right known_hosts work: the key is the only difference.
-        $opened = New-PSSession -HostName $addresses[0] -UserName root -KeyFilePath $fleet.KeyFile -Options $options -ErrorVariable refused -ErrorAction SilentlyContinue 2>$null
+        $opened = New-PSSession -HostName $addresses[0] -UserName root -KeyFilePath $fleet.KeyFile -Options $options -ConnectingTimeout 30000 -ErrorVariable refused -ErrorAction SilentlyContinue 2>$null
         if ($opened) { Remove-PSSession $opened }
         $opened | Should -BeNullOrEmpty
         $refused.Count | Should -Be 1
@@ -225,10 +225,11 @@ Describe 'A fleet of SSH hosts' {
     }
 
     It 'answers from the live hosts when one is down, and names the dead one' {
-        # A fresh connection to each (a live host and the dead one): -HostName opens them all at once.
+        # A fresh connection to each (a live host and the dead one): -HostName opens them all at once. PowerShell can
+        # miss the exit of the ssh client of a refused connection and wait on it; -ConnectingTimeout bounds that wait.
         $dead = ($fleet.Hosts | Where-Object Down).Address
         $asked = $addresses[0], $dead
-        $answers = Invoke-Command -HostName $asked -UserName root -KeyFilePath $fleet.KeyFile -Options (Get-FleetSshOptions $fleet) {
+        $answers = Invoke-Command -HostName $asked -UserName root -KeyFilePath $fleet.KeyFile -Options (Get-FleetSshOptions $fleet) -ConnectingTimeout 30000 {
             Import-Module BpfPS; (Get-BtfType -Name task_struct).Size
         } -ErrorVariable failures -ErrorAction SilentlyContinue 2>$null
         $answers.PSComputerName | Should -Be $addresses[0]

@@ -188,7 +188,7 @@ function Get-FleetSshOptions($Fleet) {
 # hosts (New-PSSession opens them in parallel and returns them as they connect).
 function New-FleetSession($Fleet, [object[]] $Hosts = @($Fleet.Hosts | Where-Object { -not $_.Down })) {
     $opened = New-PSSession -HostName ($Hosts | ForEach-Object Address) -UserName root -KeyFilePath $Fleet.KeyFile `
-        -Options (Get-FleetSshOptions $Fleet) -ErrorAction Stop
+        -Options (Get-FleetSshOptions $Fleet) -ConnectingTimeout 30000 -ErrorAction Stop
     foreach ($h in $Hosts) { $opened | Where-Object ComputerName -EQ $h.Address }
 }
 

@@ -12,9 +12,14 @@ BeforeAll {
         [BitConverter]::GetBytes($Length).CopyTo($packet, 8)
         , $packet
     }
+    # Descriptors of the kinds a reader opens (perf events, epoll, eventfd, BPF maps): the rest of the process (module
+    # loads in other runspaces, PowerShell's own caches) opens and closes files of its own at any time.
     function Get-FdCount {
         [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect(); [GC]::WaitForPendingFinalizers()
-        (Get-ChildItem /proc/self/fd).Count
+        @(foreach ($fd in [IO.Directory]::GetFiles('/proc/self/fd')) {
+                $target = try { [IO.File]::ResolveLinkTarget($fd, $false).FullName } catch { '' }
+                if ($target -match 'anon_inode:\[?(perf_event|eventpoll|eventfd|bpf-map)') { $target }
+            }).Count
     }
 }
 

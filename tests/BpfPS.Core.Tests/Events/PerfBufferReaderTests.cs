@@ -56,6 +56,9 @@ public class PerfBufferReaderTests
     {
         using var collection = EventFixture.Load();
         using var reader = new PerfBufferReader(collection.Maps["perf_events"].Fd, pagesPerCpu: 1);
+        // Both test runs must write to the same CPU's ring (the lost count comes with that ring's next sample), so this
+        // thread stays on one CPU until the end.
+        using var pinned = CpuPin.To(reader.Cpus[0]);
         // 100 samples of 216 bytes into a 4 KiB ring nobody drains: 18 fit, the kernel drops the rest and says how many.
         EventFixture.Run(collection, "perf_emit", mode: 9, marker: 5, length: 200, times: 100);
         int read = 0;
@@ -90,4 +93,28 @@ public class PerfBufferReaderTests
         // A perf event array lookup from user space is refused; the slot's absence shows in delete.
         Assert.False(BpfSyscall.MapDelete(map.Fd, key));
     }
+}
+
+/// <summary>Keeps the calling thread on one CPU (sched_setaffinity) until disposed, then restores its CPU mask.</summary>
+internal sealed class CpuPin : IDisposable
+{
+    private readonly ulong[] _previous = new ulong[16];
+
+    private CpuPin(int cpu)
+    {
+        if (GetAffinity(0, _previous.Length * 8, _previous) != 0) throw new InvalidOperationException("sched_getaffinity failed");
+        var mask = new ulong[_previous.Length];
+        mask[cpu / 64] = 1UL << (cpu % 64);
+        if (SetAffinity(0, mask.Length * 8, mask) != 0) throw new InvalidOperationException($"sched_setaffinity to CPU {cpu} failed");
+    }
+
+    public static CpuPin To(int cpu) => new(cpu);
+
+    public void Dispose() => SetAffinity(0, _previous.Length * 8, _previous);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static extern int GetAffinity(int pid, nint size, ulong[] mask);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static extern int SetAffinity(int pid, nint size, ulong[] mask);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using BpfPS.Core.Btf;
 using BpfPS.Core.Kernel;
 
@@ -30,25 +29,6 @@ internal static unsafe class LinkProbes
         ("sockmap", ProgramProbes.SkMsg, AttachSkMsgVerdict, "map fd -1", [Errno.EBADF]),
     ];
 
-    [StructLayout(LayoutKind.Explicit, Size = 144)]
-    private struct LinkCreateAttr
-    {
-        [FieldOffset(0)] public uint ProgFd;
-        [FieldOffset(4)] public int TargetFdOrIfindex;
-        [FieldOffset(8)] public uint AttachType;
-        [FieldOffset(12)] public uint Flags;
-        // kprobe_multi: flags, cnt, syms.
-        [FieldOffset(16)] public uint KprobeMultiFlags;
-        [FieldOffset(20)] public uint KprobeMultiCount;
-        [FieldOffset(24)] public ulong KprobeMultiSymbols;
-        // uprobe_multi: path, offsets ... cnt at 48.
-        [FieldOffset(16)] public ulong UprobeMultiPath;
-        [FieldOffset(24)] public ulong UprobeMultiOffsets;
-        [FieldOffset(48)] public uint UprobeMultiCount;
-        // netfilter: pf at 16.
-        [FieldOffset(16)] public uint NetfilterFamily;
-    }
-
     internal static ProbeResult Probe(int index, BtfSpec? kernel, UapiNames names)
     {
         var (name, programType, attachType, target, known) = Probes[index];
@@ -64,7 +44,7 @@ internal static unsafe class LinkProbes
         using (program)
         {
             using var lease = program.Lease();
-            var attr = new LinkCreateAttr { ProgFd = (uint)lease.Value, TargetFdOrIfindex = -1, AttachType = attachType };
+            var attr = new LinkCreateAttr { ProgFd = (uint)lease.Value, TargetFd = uint.MaxValue, AttachType = attachType };
             byte[] symbol = BpfSyscall.NulTerminated("bpfps_feature_probe_no_such_symbol");
             byte[] path = BpfSyscall.NulTerminated("/");
             ulong offset = 0;
@@ -75,10 +55,10 @@ internal static unsafe class LinkProbes
                 ulong symbolAddress = (ulong)s;
                 switch (name)
                 {
-                    case "tcx" or "netkit": attr.TargetFdOrIfindex = 0; break;
-                    case "netfilter": attr.TargetFdOrIfindex = 0; attr.NetfilterFamily = 0; break;
-                    case "kprobe_multi": attr.TargetFdOrIfindex = 0; attr.KprobeMultiCount = 1; attr.KprobeMultiSymbols = (ulong)&symbolAddress; break;
-                    case "uprobe_multi": attr.TargetFdOrIfindex = 0; attr.UprobeMultiPath = (ulong)p; attr.UprobeMultiOffsets = (ulong)&offset; attr.UprobeMultiCount = 1; break;
+                    case "tcx" or "netkit": attr.TargetFd = 0; break;
+                    case "netfilter": attr.TargetFd = 0; attr.NetfilterProtocolFamily = 0; break;
+                    case "kprobe_multi": attr.TargetFd = 0; attr.KprobeMultiCount = 1; attr.KprobeMultiSymbols = (ulong)&symbolAddress; break;
+                    case "uprobe_multi": attr.TargetFd = 0; attr.UprobeMultiPath = (ulong)p; attr.UprobeMultiOffsets = (ulong)&offset; attr.UprobeMultiCount = 1; break;
                 }
                 fd = BpfSyscall.Invoke(BpfCommand.LinkCreate, ref attr, out errno);
             }

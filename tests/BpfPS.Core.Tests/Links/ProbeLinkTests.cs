@@ -30,8 +30,8 @@ public class ProbeLinkTests
         }
         finally
         {
-            entry.Dispose();
-            exit.Dispose();
+            NetworkTestKit.DisposeAndWait(entry);
+            NetworkTestKit.DisposeAndWait(exit);
         }
         target.Run(5);
         Assert.Equal(13ul, f.Count(Slot.Uprobe));
@@ -88,7 +88,7 @@ public class ProbeLinkTests
         }
         finally
         {
-            link.Dispose();
+            NetworkTestKit.DisposeAndWait(link);
         }
         target.Run(8);
         Assert.Equal(9ul, f.Count(0u));
@@ -113,7 +113,7 @@ public class ProbeLinkTests
         }
         finally
         {
-            foreach (var l in links) l.Dispose();
+            foreach (var l in links) NetworkTestKit.DisposeAndWait(l);
         }
         var stopped = f.Count(Slot.PerfEvent);
         Thread.Sleep(100);

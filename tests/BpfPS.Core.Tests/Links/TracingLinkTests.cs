@@ -30,7 +30,7 @@ public class TracingLinkTests
         }
         finally
         {
-            link.Dispose();
+            NetworkTestKit.DisposeAndWait(link);
         }
         CallGetppid(10);
         Assert.Equal(25ul, f.Count(Slot.Tp));
@@ -64,7 +64,7 @@ public class TracingLinkTests
         }
         finally
         {
-            link.Dispose();
+            NetworkTestKit.DisposeAndWait(link);
         }
         CallGetppid(3);
         Assert.Equal(7ul, f.Count(Slot.RawTp));
@@ -89,7 +89,7 @@ public class TracingLinkTests
         }
         finally
         {
-            link.Dispose();
+            NetworkTestKit.DisposeAndWait(link);
         }
         CallGetppid(2);
         Assert.Equal(9ul, f.Count(Slot.TpBtf));
@@ -179,7 +179,7 @@ public class TracingLinkTests
         }
         finally
         {
-            foreach (var l in links) l.Dispose();
+            foreach (var l in links) NetworkTestKit.DisposeAndWait(l);
         }
         CallGetppid(4);
         Assert.Equal(4ul, f.Count(Slot.Tp));

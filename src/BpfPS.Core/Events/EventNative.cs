@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace BpfPS.Core.Events;
 
-/// <summary>The libc calls event readers need beyond bpf(2): mappings, epoll, eventfd, perf_event_open, tracefs.</summary>
+/// <summary>The libc calls event readers need beyond bpf(2): mappings, epoll, eventfd (perf_event_open, ioctl and mount are Kernel.NativeMethods').</summary>
 internal static unsafe partial class EventNative
 {
     public const int ProtRead = 1, ProtWrite = 2, MapShared = 1;
@@ -11,14 +11,6 @@ internal static unsafe partial class EventNative
     public const int ORdonly = 0, ONonblock = 0x800, OCloexec = 0x80000;
     public const int FDupfdCloexec = 1030;
     public const int EINTR = 4, EAGAIN = 11;
-
-    /// <summary>__NR_perf_event_open: 298 on x86_64, 241 on aarch64.</summary>
-    public static readonly long SysPerfEventOpen = RuntimeInformation.ProcessArchitecture switch
-    {
-        Architecture.X64 => 298,
-        Architecture.Arm64 => 241,
-        _ => -1,
-    };
 
     /// <summary>struct epoll_event is packed (12 bytes) on x86_64 and naturally aligned (16) elsewhere.</summary>
     public static readonly int EpollEventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
@@ -50,17 +42,8 @@ internal static unsafe partial class EventNative
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int command, int argument);
 
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, ulong request, long argument);
-
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Mount(string source, string target, string type, ulong flags, IntPtr data);
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    public static partial long Syscall5(long number, void* a1, long a2, long a3, long a4, long a5);
 
     public static int LastError => Marshal.GetLastPInvokeError();
 }

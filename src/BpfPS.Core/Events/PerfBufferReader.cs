@@ -202,7 +202,7 @@ public sealed unsafe class PerfBufferReader : EventReader
         *(ulong*)(attr + 16) = 1;                 // sample_period: every output is a sample
         *(ulong*)(attr + 24) = PerfSampleRaw;     // sample_type
         *(uint*)(attr + 48) = 1;                  // wakeup_events: wake the reader on every sample
-        long fd = EventNative.Syscall5(EventNative.SysPerfEventOpen, attr, -1, cpu, -1, PerfFlagFdCloexec);
+        long fd = NativeMethods.Syscall5(NativeMethods.SysPerfEventOpen, attr, -1, cpu, -1, PerfFlagFdCloexec);
         if (fd < 0)
         {
             int errno = EventNative.LastError;
@@ -212,7 +212,7 @@ public sealed unsafe class PerfBufferReader : EventReader
         try
         {
             var region = MappedRegion.Map(perf, (nuint)((1 + PagesPerCpu) * _pageSize), writable: true, 0, $"{what} cpu {cpu}");
-            if (EventNative.Ioctl((int)fd, PerfEventIocEnable, 0) < 0)
+            if (NativeMethods.Ioctl((int)fd, PerfEventIocEnable, 0) < 0)
             {
                 int errno = EventNative.LastError;
                 region.Dispose();

@@ -48,20 +48,19 @@ public sealed unsafe class TracePipeReader : IDisposable
     public string Root { get; }
 
     /// <summary>
-    /// /sys/kernel/tracing when it holds a tracefs, mounting one there when it does not (needs root). Returns the path.
+    /// The tracefs directory (Links.Tracefs: /sys/kernel/tracing, mounted there when nothing is mounted yet; needs root).
     /// </summary>
     /// <exception cref="BpfEventException">Not mounted and the mount failed.</exception>
     public static string EnsureTracefs()
     {
-        if (File.Exists(Path.Combine(TracefsRoot, "trace_pipe"))) return TracefsRoot;
-        if (EventNative.Mount("nodev", TracefsRoot, "tracefs", 0, IntPtr.Zero) != 0)
+        try
         {
-            int errno = EventNative.LastError;
-            // Another process may have mounted it between the check and ours.
-            if (File.Exists(Path.Combine(TracefsRoot, "trace_pipe"))) return TracefsRoot;
-            throw new BpfEventException($"tracefs is not mounted at {TracefsRoot} and mounting it failed: {Errno.Describe(errno)}", errno);
+            return Links.Tracefs.Root;
         }
-        return TracefsRoot;
+        catch (IOException e)
+        {
+            throw new BpfEventException(e.Message, 0, e);
+        }
     }
 
     /// <summary>

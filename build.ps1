@@ -349,6 +349,9 @@ function Invoke-Bench {
     & (Join-Path $Root 'benchmarks/pwsh/Invoke-SessionBench.ps1') -Root $Root -ModulePath (Join-Path $ModuleOut 'BpfPS.psd1') `
         -Libbpf (Join-Path $bench 'bench_libbpf') -Object $objects
 
+    # Where verifying on several threads starts to pay (the loader's default parallelism follows it).
+    Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--', '--parallel-threshold')
+
     # Event readers against libbpf, and through Receive-BpfEvent (needs the built module): their own section of performance.md.
     Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--', '--events')
 }

@@ -21,6 +21,8 @@ internal static class Program
             return FirstInProcess.Run(args.Skip(1).ToArray());
         if (args.Length > 2 && args[0] == "--allocations")
             return AllocationCount.Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+        if (args.Length > 0 && args[0] == "--parallel-threshold")
+            return ParallelThreshold.Run(args[1..]);
         if (args.Length > 0 && args[0] == "--events")
             return EventBench.Run(args[1..]);
         if (args.Length > 1 && args[0] == "--profile")

@@ -3,8 +3,9 @@
     What users run: fresh `pwsh -NoProfile` sessions that import the built module and load an object 240 times, against
     libbpf in fresh processes, in alternating rounds. Writes the first table of docs/performance.md.
 .DESCRIPTION
-    Each round runs, for each object: a session loading with the default parallelism, a session loading one program at
-    a time (-ThrottleLimit 1), and the libbpf harness (load N: each iteration is open + load + close; its first one also
+    Each round runs, for each object: a session loading with the default parallelism (which follows program size), a
+    session loading one program at a time (-ThrottleLimit 1), one verifying on every CPU (-ThrottleLimit <CPUs>), and
+    the libbpf harness (load N: each iteration is open + load + close; its first one also
     probes kernel features). A BpfPS load is Import-BpfCollection + Remove-BpfCollection; the first one includes reading
     kernel BTF. Medians over rounds; "worst" is the slowest single load of all rounds.
 #>
@@ -65,17 +66,21 @@ function Get-Figures($Runs, [switch] $Libbpf) {
 }
 
 $loadAverageStart = (Get-Content /proc/loadavg).Split(' ')[0]
+$cpus = [Environment]::ProcessorCount
 $results = foreach ($path in $Object) {
     $name = Split-Path $path -Leaf
-    $parallel = [Collections.Generic.List[object]]::new(); $serial = [Collections.Generic.List[object]]::new(); $native = [Collections.Generic.List[object]]::new()
+    $default = [Collections.Generic.List[object]]::new(); $serial = [Collections.Generic.List[object]]::new()
+    $parallel = [Collections.Generic.List[object]]::new(); $native = [Collections.Generic.List[object]]::new()
     for ($r = 1; $r -le $Rounds; $r++) {
         Write-Host "  $name round $r/$Rounds"
-        $parallel.Add((Invoke-Session $path 0))
+        $default.Add((Invoke-Session $path 0))
         $serial.Add((Invoke-Session $path 1))
+        $parallel.Add((Invoke-Session $path $cpus))
         if ($l = Invoke-Libbpf $path) { $native.Add($l) }
     }
     [pscustomobject]@{
         Name = $name
+        Default = Get-Figures $default
         Parallel = Get-Figures $parallel
         Serial = Get-Figures $serial
         Libbpf = Get-Figures $native -Libbpf
@@ -90,13 +95,13 @@ $null = $md.AppendLine()
 $null = $md.AppendLine("Measured by ``dotnet pwsh ./build.ps1 bench`` on $((Get-Date).ToUniversalTime().ToString('yyyy-MM-dd HH:mm', $inv)) UTC: $([Environment]::ProcessorCount) CPUs, Linux $kernel, PowerShell $($PSVersionTable.PSVersion), .NET $([Environment]::Version).")
 $null = $md.AppendLine("Every BpfPS figure comes from a fresh ``pwsh -NoProfile`` running the built module from ``out/BpfPS`` (ReadyToRun): ``Import-Module``, then")
 $null = $md.AppendLine("$Loads loads, each ``Import-BpfCollection`` + ``Remove-BpfCollection`` (the first one reads kernel BTF). libbpf 1.1 runs the same count in a fresh")
-$null = $md.AppendLine("process (open + load + close; its first load probes kernel features). $Rounds rounds, alternating parallel, serial (``-ThrottleLimit 1``) and")
+$null = $md.AppendLine("process (open + load + close; its first load probes kernel features). $Rounds rounds, alternating the default, serial (``-ThrottleLimit 1``), every CPU (``-ThrottleLimit $cpus``) and")
 $null = $md.AppendLine("libbpf; medians over rounds, worst = slowest single load. CPU = the process's user + system time (all threads).")
 $null = $md.AppendLine()
 $null = $md.AppendLine('| object | loader | Import-Module ms | first load ms | loads 2-40: median ms | worst ms | sum of 40 ms | CPU of 40 ms | steady (loads 201-240) ms | steady CPU ms | in bpf() ms | allocated per load | sum of 40 vs libbpf | steady vs libbpf |')
 $null = $md.AppendLine('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 foreach ($o in $results) {
-    foreach ($row in @(@('BpfPS, parallel', $o.Parallel), @('BpfPS, one by one', $o.Serial), @('libbpf 1.1', $o.Libbpf))) {
+    foreach ($row in @(@('BpfPS, default', $o.Default), @('BpfPS, one by one', $o.Serial), @("BpfPS, $cpus threads", $o.Parallel), @('libbpf 1.1', $o.Libbpf))) {
         $label, $f = $row
         if (-not $f) { $null = $md.AppendLine("| $($o.Name) | $label | refused the object | | | | | | | | | | | |"); continue }
         $vsSum = if ($o.Libbpf) { (F ($f.Sum40 / $o.Libbpf.Sum40) '0.00') + 'x' } else { 'n/a' }
@@ -107,6 +112,9 @@ foreach ($o in $results) {
 }
 $null = $md.AppendLine()
 $null = $md.AppendLine("- in bpf(): time inside the bpf() syscall per steady load, summed over threads (one by one: the serial floor of any loader).")
+$core = [Reflection.Assembly]::LoadFrom((Join-Path (Split-Path $ModulePath) 'BpfPS.Core.dll'))
+$minInstructions = $core.GetType('BpfPS.Core.Loading.CollectionOptions').GetField('ParallelMinInstructions').GetValue($null)
+$null = $md.AppendLine("- default: as many threads as CPUs when two or more programs have $minInstructions instructions or more, else one by one.")
 $null = $md.AppendLine("- allocated per load: the whole process's managed allocations over the steady loads (PowerShell's own included).")
 $null = $md.AppendLine("- Load average (1 min) at the start and end: $loadAverageStart and $((Get-Content /proc/loadavg).Split(' ')[0]).")
 $null = $md.AppendLine('<!-- /sessions -->')

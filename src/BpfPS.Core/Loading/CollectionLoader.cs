@@ -320,7 +320,8 @@ internal sealed class CollectionLoader
         int total = specs.Length, done = 0;
         if (total > 0) _options.Progress?.Report(new LoadProgress(0, total, specs[0].Name));
         var stats = SyscallStats.Current; // bpf() calls of every thread count here, as in a one-by-one load
-        var loaded = ParallelLoad.Run(total, _options.EffectiveParallelism,
+        int parallelism = _options.EffectiveParallelism(specs.Select(p => relocated[p.Name].Instructions.Length));
+        var loaded = ParallelLoad.Run(total, parallelism,
             k => needs[k] ?? [],
             k =>
             {

@@ -56,11 +56,26 @@ public sealed class CollectionOptions
     public IReadOnlyCollection<string>? Programs { get; init; }
 
     /// <summary>
-    /// Programs verified at once (the kernel verifies concurrent loads in parallel); 1 loads them one by one, 0 (the
-    /// default) as many as the CPUs this process may use. The result, the error of a failing load and the rollback are
-    /// the same either way.
+    /// Programs verified at once (the kernel verifies concurrent loads in parallel); 1 loads them one by one. 0 (the
+    /// default) chooses by size: as many as the CPUs this process may use when at least two programs have
+    /// <see cref="ParallelMinInstructions"/> instructions or more, else one by one, because small programs verify
+    /// faster than threads can share them out (measured by the benchmark's <c>--parallel-threshold</c>). The result,
+    /// the error of a failing load and the rollback are the same either way.
     /// </summary>
     public int MaxParallelism { get; init; }
 
-    internal int EffectiveParallelism => MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount;
+    /// <summary>
+    /// Instructions from which a program is worth a thread of its own when <see cref="MaxParallelism"/> is 0: below about
+    /// a thousand, two threads verify no faster than one on the machines measured (the kernel's work per program is then
+    /// a fraction of a millisecond, and handing programs to threads costs as much as it saves).
+    /// </summary>
+    public const int ParallelMinInstructions = 1024;
+
+    /// <summary>Threads for loading programs of these sizes (instruction counts, subprograms included).</summary>
+    internal int EffectiveParallelism(IEnumerable<int> programSizes)
+    {
+        if (MaxParallelism > 0) return MaxParallelism;
+        int large = programSizes.Count(size => size >= ParallelMinInstructions);
+        return large >= 2 ? Environment.ProcessorCount : 1;
+    }
 }

@@ -61,7 +61,11 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Program { get; set; }
 
-    /// <summary>Programs verified at once; 1 loads them one by one. Default: the CPUs this process may use.</summary>
+    /// <summary>
+    /// Programs verified at once; 1 loads them one by one. Default: the CPUs this process may use when the object has
+    /// two or more programs of 1024 instructions or more, else one by one (small programs verify faster than threads
+    /// can share them out).
+    /// </summary>
     [Parameter]
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; }

@@ -330,7 +330,7 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Write-Step 'Benchmarks'
-    $projects = @(Get-ChildItem (Join-Path $Root 'benchmarks') -Filter *.csproj -Recurse -ErrorAction Ignore)
+    $projects = @(Get-ChildItem (Join-Path $Root 'benchmarks') -Filter *.csproj -Recurse -ErrorAction Ignore | Where-Object Name -ne 'EmptyModule.csproj')
     if ($projects.Count -eq 0) {
         Write-Host 'No benchmarks yet (benchmarks/*.csproj).'
         return
@@ -346,8 +346,13 @@ function Invoke-Bench {
     $objects = @('manyprogs_100.o', 'manyprogs_500.o' | ForEach-Object { Join-Path $bench $_ } | Where-Object { Test-Path $_ })
     $cilium = Join-Path $Root '../shared/bench/cilium-manyprogs-el.elf'
     if (Test-Path $cilium) { $objects += (Resolve-Path $cilium).Path }
+    # The floor under Import-Module: a binary module with one cmdlet and nothing else, imported in the same kind of session.
+    $empty = Join-Path $bench 'EmptyModule'
+    Invoke-Native dotnet @('build', (Join-Path $Root 'benchmarks/pwsh/EmptyModule/EmptyModule.csproj'), '-c', 'Release', '--artifacts-path', $ArtifactsDir, '-o', $empty, '--nologo', '-v', 'q')
+    New-ModuleManifest -Path (Join-Path $empty 'EmptyModule.psd1') -RootModule 'EmptyModule.dll' -CmdletsToExport 'Get-EmptyModuleValue' `
+        -FunctionsToExport @() -AliasesToExport @() -VariablesToExport @()
     & (Join-Path $Root 'benchmarks/pwsh/Invoke-SessionBench.ps1') -Root $Root -ModulePath (Join-Path $ModuleOut 'BpfPS.psd1') `
-        -Libbpf (Join-Path $bench 'bench_libbpf') -Object $objects
+        -Libbpf (Join-Path $bench 'bench_libbpf') -Object $objects -EmptyModulePath (Join-Path $empty 'EmptyModule.psd1')
 
     # Where verifying on several threads starts to pay (the loader's default parallelism follows it).
     Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--', '--parallel-threshold')

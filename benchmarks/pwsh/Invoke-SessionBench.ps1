@@ -16,6 +16,8 @@ param(
     [Parameter(Mandatory)] [string[]] $Object,
     [int] $Rounds = 3,
     [int] $Loads = 240,
+    # A binary module with one cmdlet and no format or types files: Import-Module's floor in these sessions.
+    [string] $EmptyModulePath,
     [string] $Report = (Join-Path $Root 'docs/performance.md')
 )
 Set-StrictMode -Version Latest
@@ -34,8 +36,8 @@ $pwshHost = [Environment]::ProcessPath
 $pwshPrefix = @(if ([IO.Path]::GetFileNameWithoutExtension($pwshHost) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
 $session = Join-Path $PSScriptRoot 'Measure-Session.ps1'
 
-function Invoke-Session([string] $Path, [int] $Throttle) {
-    $json = & $pwshHost @pwshPrefix -NoProfile -NonInteractive -File $session -ModulePath $ModulePath -Object $Path -Loads $Loads -ThrottleLimit $Throttle
+function Invoke-Session([string] $Path, [int] $Throttle, [string] $Module = $ModulePath, [int] $Count = $Loads) {
+    $json = & $pwshHost @pwshPrefix -NoProfile -NonInteractive -File $session -ModulePath $Module -Object $Path -Loads $Count -ThrottleLimit $Throttle
     if ($LASTEXITCODE -ne 0) { throw "session for $Path failed ($LASTEXITCODE): $json" }
     $json | Select-Object -Last 1 | ConvertFrom-Json
 }
@@ -67,6 +69,7 @@ function Get-Figures($Runs, [switch] $Libbpf) {
 
 $loadAverageStart = (Get-Content /proc/loadavg).Split(' ')[0]
 $cpus = [Environment]::ProcessorCount
+$emptyImports = [Collections.Generic.List[double]]::new()
 $results = foreach ($path in $Object) {
     $name = Split-Path $path -Leaf
     $default = [Collections.Generic.List[object]]::new(); $serial = [Collections.Generic.List[object]]::new()
@@ -76,6 +79,7 @@ $results = foreach ($path in $Object) {
         $default.Add((Invoke-Session $path 0))
         $serial.Add((Invoke-Session $path 1))
         $parallel.Add((Invoke-Session $path $cpus))
+        if ($EmptyModulePath) { $emptyImports.Add((Invoke-Session $path 0 -Module $EmptyModulePath -Count 0).ImportMs) }
         if ($l = Invoke-Libbpf $path) { $native.Add($l) }
     }
     [pscustomobject]@{
@@ -115,6 +119,9 @@ $null = $md.AppendLine("- in bpf(): time inside the bpf() syscall per steady loa
 $core = [Reflection.Assembly]::LoadFrom((Join-Path (Split-Path $ModulePath) 'BpfPS.Core.dll'))
 $minInstructions = $core.GetType('BpfPS.Core.Loading.CollectionOptions').GetField('ParallelMinInstructions').GetValue($null)
 $null = $md.AppendLine("- default: as many threads as CPUs when two or more programs have $minInstructions instructions or more, else one by one.")
+if ($emptyImports.Count) {
+    $null = $md.AppendLine("- Import-Module of a binary module with one cmdlet and no format or types files, in the same sessions: $(F (Get-Median $emptyImports)) ms (median of $($emptyImports.Count)): PowerShell's own floor for importing any binary module.")
+}
 $null = $md.AppendLine("- allocated per load: the whole process's managed allocations over the steady loads (PowerShell's own included).")
 $null = $md.AppendLine("- Load average (1 min) at the start and end: $loadAverageStart and $((Get-Content /proc/loadavg).Split(' ')[0]).")
 $null = $md.AppendLine('<!-- /sessions -->')

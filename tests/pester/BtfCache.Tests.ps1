@@ -6,10 +6,8 @@ BeforeAll {
 
     # Runs a script in a new pwsh process, so what it sees of the process-wide cache is not disturbed by this one.
     function Invoke-InFreshProcess([string] $Script) {
-        $pwsh = [Environment]::ProcessPath
-        $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
         $text = "`$ErrorActionPreference = 'Stop'; Import-Module '$ModulePath'; $Script"
-        $output = & $pwsh @prefix -NoProfile -NonInteractive -Command $text
+        $output = & $PwshHost @PwshPrefix -NoProfile -NonInteractive -Command $text
         if ($LASTEXITCODE -ne 0) { throw "child pwsh failed: $output" }
         $output | ConvertFrom-Json
     }

@@ -15,6 +15,11 @@ $Clang = Get-Command clang-14 -ErrorAction Ignore | ForEach-Object Source
 $KernelModulesWithBtf = @(if (Test-Path /sys/kernel/btf) { Get-ChildItem /sys/kernel/btf | Where-Object Name -NE 'vmlinux' | ForEach-Object Name })
 $BpffsMounted = [bool](Get-Content /proc/mounts -ErrorAction Ignore | Where-Object { ($_ -split ' ')[1] -eq '/sys/fs/bpf' -and ($_ -split ' ')[2] -eq 'bpf' })
 
+# A new pwsh process of this PowerShell: pwsh itself, or `dotnet <PSHOME>/pwsh.dll` when it runs as a dotnet tool.
+# Start it as `& $PwshHost @PwshPrefix -NoProfile ...` (or through a launcher: `setpriv ... -- $PwshHost @PwshPrefix`).
+$PwshHost = [Environment]::ProcessPath
+$PwshPrefix = @(if ([IO.Path]::GetFileNameWithoutExtension($PwshHost) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+
 $NeedsRoot = 'needs root (CAP_BPF) to load programs, and this run is not root'
 $NeedsKernelBtf = 'the kernel publishes no BTF (/sys/kernel/btf/vmlinux is missing)'
 $NeedsBpftool = 'bpftool is not installed (run build.ps1 prerequisites)'

@@ -109,9 +109,7 @@ Import-Module '$ModulePath'
 [pscustomobject]@{ Supported = `$f.Supported; Detail = `$f.Detail; Warning = "`$w"; Jit = `$s.Value } | ConvertTo-Json -Compress
 "@
         try {
-            $pwsh = [Environment]::ProcessPath
-            $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-            $output = & setpriv --inh-caps=-all --bounding-set=-all -- $pwsh @prefix -NoProfile -NonInteractive -File $script
+            $output = & setpriv --inh-caps=-all --bounding-set=-all -- $PwshHost @PwshPrefix -NoProfile -NonInteractive -File $script
             $LASTEXITCODE | Should -Be 0
             $result = ($output -join "`n") | ConvertFrom-Json
         }

@@ -38,6 +38,7 @@ BeforeAll {
         ip -n $Client addr add 10.199.0.2/30 dev "lpc$short"
         ip -n $Server link set "lps$short" up
         ip -n $Client link set "lpc$short" up
+        $ServerInterface = "lps$short"
     }
 }
 
@@ -125,6 +126,24 @@ Describe 'New-BpfLink attaches to network hooks' {
         New-BpfLink $c.Programs.tc_count_a -Interface lo -TcClassic Ingress -Priority 70000 -ErrorVariable bad -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $bad[0].Exception.Message | Should -BeLike '*priority 70000*'
+    }
+
+    It 'attaches XDP, tcx and classic tc by interface name from a pwsh inside the namespace, each counting only while attached' {
+        # The cmdlet resolves interface names in its own network namespace: a pwsh started there (nsenter keeps /sys as
+        # it is) attaches to the server end of the veth; traffic still flows only between this test's namespaces.
+        $output = & nsenter "--net=/run/netns/$Server" -- $PwshHost @PwshPrefix -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'LinksNetworkChild.ps1') `
+            -ModulePath $ModulePath -Object $object -Interface $ServerInterface -ClientNamespace $Client
+        $LASTEXITCODE | Should -Be 0 -Because ($output -join "`n")
+        $result = ($output | Select-Object -Last 1) | ConvertFrom-Json
+        foreach ($name in 'Xdp', 'Tcx', 'TcClassic') {
+            $case = $result.$name
+            $case.Counted | Should -Be 3 -Because "$name counts the 3 datagrams sent while it is attached"
+            $case.AfterRemoval | Should -Be 0 -Because "$name is detached by Remove-BpfLink"
+            $case.Target | Should -BeLike "*$ServerInterface*"
+        }
+        $result.Xdp.Type | Should -Be 'Xdp'
+        $result.Tcx.Type | Should -Be 'Tcx'
+        $result.Xdp.Listed | Should -Be 1
     }
 
     It 'attaches nothing with -WhatIf' {

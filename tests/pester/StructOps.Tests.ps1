@@ -114,24 +114,19 @@ Describe 'struct_ops congestion controls' {
     }
 
     It 'unregisters a map-update registration when a pwsh process exits without removing it' {
-        # pwsh itself, or `dotnet <PSHOME>/pwsh.dll` when this PowerShell runs as a dotnet tool.
-        $host_ = [Environment]::ProcessPath
-        $arguments = @(if ((Split-Path $host_ -Leaf) -like 'dotnet*') { Join-Path $PSHOME 'pwsh.dll' })
         $child = "Import-Module '$ModulePath'; `$c = Import-BpfCollection '$PlainObject'; " +
             "'{0} {1}' -f `$c.StructOps[0].MapId, ((Get-Content $AvailableList -Raw) -match '\bbpfps_so_cc\b'); exit 0"
-        $mapId, $wasRegistered = (& $host_ @arguments -NoProfile -Command $child | Select-Object -Last 1) -split ' '
+        $mapId, $wasRegistered = (& $PwshHost @PwshPrefix -NoProfile -Command $child | Select-Object -Last 1) -split ' '
         $script:registeredMapIds.Add([uint32]$mapId)
         $wasRegistered | Should -Be 'True' -Because 'the child process registered it before exiting'
         Wait-Unregistered 'bpfps_so_cc' | Should -BeTrue
     }
 
     It 'unregisters at process exit even what no runspace tracks (a core Collection loaded directly)' {
-        $host_ = [Environment]::ProcessPath
-        $arguments = @(if ((Split-Path $host_ -Leaf) -like 'dotnet*') { Join-Path $PSHOME 'pwsh.dll' })
         # Collection.LoadFile is the core API: no runspace owns the result, so only the process-exit handler can unregister it.
         $child = "Import-Module '$ModulePath'; `$c = [BpfPS.Core.Loading.Collection]::LoadFile('$PlainObject', `$null); " +
             "'{0} {1}' -f `$c.StructOps[0].MapId, ((Get-Content $AvailableList -Raw) -match '\bbpfps_so_cc\b'); exit 0"
-        $mapId, $wasRegistered = (& $host_ @arguments -NoProfile -Command $child | Select-Object -Last 1) -split ' '
+        $mapId, $wasRegistered = (& $PwshHost @PwshPrefix -NoProfile -Command $child | Select-Object -Last 1) -split ' '
         $script:registeredMapIds.Add([uint32]$mapId)
         $wasRegistered | Should -Be 'True' -Because 'the child process registered it before exiting'
         Wait-Unregistered 'bpfps_so_cc' | Should -BeTrue

@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.Btf;
 
@@ -23,7 +25,47 @@ public enum CoreRelocationKind : uint
 public readonly record struct CoreRelocation(int InstructionOffset, uint TypeId, string AccessString, CoreRelocationKind Kind);
 
 /// <summary>Per-ELF-section records from .BTF.ext (section names resolved through the object's BTF strings).</summary>
-public sealed record BtfExtSection(string SectionName, ImmutableArray<BtfFuncInfo> FuncInfos, ImmutableArray<BtfLineInfo> LineInfos, ImmutableArray<CoreRelocation> CoreRelocations);
+/// <remarks>
+/// The records are kept as arrays, which the parser reads directly: ImmutableArray members over these record structs
+/// would be compiled by the JIT at the first load of every session (ReadyToRun cannot precompile framework generics
+/// over the core's types). The ImmutableArray views wrap the same arrays without a copy.
+/// </remarks>
+public sealed record BtfExtSection
+{
+    public BtfExtSection(string SectionName, ImmutableArray<BtfFuncInfo> FuncInfos, ImmutableArray<BtfLineInfo> LineInfos, ImmutableArray<CoreRelocation> CoreRelocations)
+        : this(SectionName,
+            ImmutableCollectionsMarshal.AsArray(FuncInfos) ?? ValueList<BtfFuncInfo>.Empty,
+            ImmutableCollectionsMarshal.AsArray(LineInfos) ?? ValueList<BtfLineInfo>.Empty,
+            ImmutableCollectionsMarshal.AsArray(CoreRelocations) ?? ValueList<CoreRelocation>.Empty)
+    {
+    }
+
+    internal BtfExtSection(string sectionName, BtfFuncInfo[] funcInfos, BtfLineInfo[] lineInfos, CoreRelocation[] coreRelocations)
+    {
+        ArgumentNullException.ThrowIfNull(sectionName);
+        SectionName = sectionName;
+        FuncInfoArray = funcInfos;
+        LineInfoArray = lineInfos;
+        CoreRelocationArray = coreRelocations;
+    }
+
+    public string SectionName { get; }
+    public ImmutableArray<BtfFuncInfo> FuncInfos => ImmutableCollectionsMarshal.AsImmutableArray(FuncInfoArray);
+    public ImmutableArray<BtfLineInfo> LineInfos => ImmutableCollectionsMarshal.AsImmutableArray(LineInfoArray);
+    public ImmutableArray<CoreRelocation> CoreRelocations => ImmutableCollectionsMarshal.AsImmutableArray(CoreRelocationArray);
+
+    internal BtfFuncInfo[] FuncInfoArray { get; }
+    internal BtfLineInfo[] LineInfoArray { get; }
+    internal CoreRelocation[] CoreRelocationArray { get; }
+
+    public void Deconstruct(out string SectionName, out ImmutableArray<BtfFuncInfo> FuncInfos, out ImmutableArray<BtfLineInfo> LineInfos, out ImmutableArray<CoreRelocation> CoreRelocations)
+    {
+        SectionName = this.SectionName;
+        FuncInfos = this.FuncInfos;
+        LineInfos = this.LineInfos;
+        CoreRelocations = this.CoreRelocations;
+    }
+}
 
 /// <summary>The decoded .BTF.ext section of an object.</summary>
 public sealed class BtfExt

@@ -38,15 +38,19 @@ public static partial class CoreRelocator
     /// <exception cref="BpfFormatException">A relocation that is malformed (bad access string, bad type id, instruction mismatch).</exception>
     /// <exception cref="ArgumentException"><paramref name="targets"/> is empty but a relocation needs a target.</exception>
     public static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, ReadOnlySpan<CoreRelocation> relocations,
-        BtfSpec local, IReadOnlyList<BtfSpec> targets) => Apply(instructions, relocations, local, targets, null);
+        BtfSpec local, IReadOnlyList<BtfSpec> targets) => Apply(instructions, relocations.ToArray(), local, targets, null);
 
-    /// <summary><see cref="Apply(Span{BpfInstruction}, ReadOnlySpan{CoreRelocation}, BtfSpec, IReadOnlyList{BtfSpec})"/> sharing what it finds with the other programs of one load.</summary>
-    internal static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, ReadOnlySpan<CoreRelocation> relocations,
+    /// <summary>
+    /// <see cref="Apply(Span{BpfInstruction}, ReadOnlySpan{CoreRelocation}, BtfSpec, IReadOnlyList{BtfSpec})"/> sharing what it
+    /// finds with the other programs of one load. It takes the spec's array: a span over the records would be created by
+    /// framework code the JIT compiles at the first load of every session.
+    /// </summary>
+    internal static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, CoreRelocation[] relocations,
         BtfSpec local, IReadOnlyList<BtfSpec> targets, CoreRelocationCache? cache)
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(targets);
-        if (relocations.IsEmpty)
+        if (relocations.Length == 0)
             return ImmutableArray<CoreRelocationResult>.Empty;
 
         var session = CoreRelocationSession.Rent(local, targets, cache);

@@ -1,6 +1,6 @@
-using System.Collections.Immutable;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 using BpfPS.Core.Elf;
 
 namespace BpfPS.Core.Loading;
@@ -15,6 +15,9 @@ internal sealed partial class ObjectParser
     /// MapFd/GlobalData; <see cref="SymbolOffset"/> the symbol's value in bytes; <see cref="Extern"/> the extern.
     /// </summary>
     private readonly record struct CodeRelocation(int Index, CodeRelocationKind Kind, string? Target, ulong SymbolOffset, ExternSymbol? Extern);
+
+    /// <summary>A code relocation at its instruction in the linked program (not a ValueTuple: see <see cref="ValueList{T}"/>).</summary>
+    private readonly record struct LinkedRelocation(int Index, CodeRelocation Relocation);
 
     /// <summary>Collects code relocations, then links every entry point (libbpf's bpf_object__relocate without data).</summary>
     private OrderedDictionary<string, ProgramSpec> BuildPrograms()
@@ -144,11 +147,11 @@ internal sealed partial class ObjectParser
         public int Length = entry.Length;
         /// <summary>Subprograms appended to this entry point, whose <see cref="Function.AppendedAt"/> is reset afterwards.</summary>
         public readonly List<Function> Appended = new();
-        public readonly List<(int Index, CodeRelocation Relocation)> Relocations = new();
+        public readonly ValueList<LinkedRelocation> Relocations = new();
         // Sized as records are found (exactly, for records in instruction order), so the spec takes the arrays without a copy.
-        public readonly ImmutableArray<BtfFuncInfo>.Builder FuncInfos = ImmutableArray.CreateBuilder<BtfFuncInfo>(0);
-        public readonly ImmutableArray<BtfLineInfo>.Builder LineInfos = ImmutableArray.CreateBuilder<BtfLineInfo>(0);
-        public readonly ImmutableArray<CoreRelocation>.Builder CoreRelocations = ImmutableArray.CreateBuilder<CoreRelocation>(0);
+        public readonly ValueList<BtfFuncInfo> FuncInfos = new();
+        public readonly ValueList<BtfLineInfo> LineInfos = new();
+        public readonly ValueList<CoreRelocation> CoreRelocations = new();
         public bool HasFuncInfo, HasLineInfo;
 
         /// <summary>Appends a subprogram's code; returns where it starts.</summary>
@@ -194,16 +197,16 @@ internal sealed partial class ObjectParser
             License = _license,
             KernelVersion = _kernelVersion,
             Instructions = code,
-            FuncInfos = linked.FuncInfos.DrainToImmutable(),
-            LineInfos = linked.LineInfos.DrainToImmutable(),
-            CoreRelocations = linked.CoreRelocations.DrainToImmutable(),
-            References = BuildReferences(linked, code),
+            FuncInfoArray = linked.FuncInfos.DrainToArray(),
+            LineInfoArray = linked.LineInfos.DrainToArray(),
+            CoreRelocationArray = linked.CoreRelocations.DrainToArray(),
+            ReferenceArray = BuildReferences(linked, code),
         };
     }
 
     private static void AddRelocations(LinkedProgram linked, Function f, int start)
     {
-        foreach (var r in f.Relocations) linked.Relocations.Add((start + r.Index, r));
+        foreach (var r in f.Relocations) linked.Relocations.Add(new LinkedRelocation(start + r.Index, r));
     }
 
     /// <summary>
@@ -293,7 +296,7 @@ internal sealed partial class ObjectParser
             int before = linked.FuncInfos.Count;
             if (records is not null)
             {
-                var all = records.FuncInfos.AsSpan();
+                var all = records.FuncInfoArray;
                 var (from, to) = Window(all, order.FuncInfos, static r => r.InstructionOffset, first, end, linked.FuncInfos);
                 for (int i = from; i < to; i++)
                 {
@@ -312,7 +315,7 @@ internal sealed partial class ObjectParser
             int before = linked.LineInfos.Count;
             if (records is not null)
             {
-                var all = records.LineInfos.AsSpan();
+                var all = records.LineInfoArray;
                 var (from, to) = Window(all, order.LineInfos, static r => r.InstructionOffset, first, end, linked.LineInfos);
                 for (int i = from; i < to; i++)
                 {
@@ -328,7 +331,7 @@ internal sealed partial class ObjectParser
 
         if (records is not null)
         {
-            var all = records.CoreRelocations.AsSpan();
+            var all = records.CoreRelocationArray;
             var (from, to) = Window(all, order.CoreRelocations, static r => r.InstructionOffset, first, end, linked.CoreRelocations);
             for (int i = from; i < to; i++)
             {
@@ -342,7 +345,9 @@ internal sealed partial class ObjectParser
     /// <summary>Whether each kind of a section's .BTF.ext records is in instruction order (clang writes them so).</summary>
     private readonly record struct ExtRecordOrder(bool FuncInfos, bool LineInfos, bool CoreRelocations);
 
-    private readonly Dictionary<string, ExtRecordOrder> _extRecordOrder = new(StringComparer.Ordinal);
+    // Kept as flags (1 func_info, 2 line_info, 4 CO-RE in order): a Dictionary over the record struct was compiled by the
+    // JIT at the first load of every session, one with int values is precompiled in the framework.
+    private readonly Dictionary<string, int> _extRecordOrder = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Checked once per section: then each function finds its records by binary search instead of every entry point
@@ -350,18 +355,17 @@ internal sealed partial class ObjectParser
     /// </summary>
     private ExtRecordOrder OrderOf(BtfExtSection records)
     {
-        if (!_extRecordOrder.TryGetValue(records.SectionName, out var order))
+        if (!_extRecordOrder.TryGetValue(records.SectionName, out int flags))
         {
-            order = new ExtRecordOrder(
-                IsInOrder(records.FuncInfos.AsSpan(), static r => r.InstructionOffset),
-                IsInOrder(records.LineInfos.AsSpan(), static r => r.InstructionOffset),
-                IsInOrder(records.CoreRelocations.AsSpan(), static r => r.InstructionOffset));
-            _extRecordOrder.Add(records.SectionName, order);
+            flags = (IsInOrder(records.FuncInfoArray, static r => r.InstructionOffset) ? 1 : 0)
+                | (IsInOrder(records.LineInfoArray, static r => r.InstructionOffset) ? 2 : 0)
+                | (IsInOrder(records.CoreRelocationArray, static r => r.InstructionOffset) ? 4 : 0);
+            _extRecordOrder.Add(records.SectionName, flags);
         }
-        return order;
+        return new ExtRecordOrder((flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0);
     }
 
-    private static bool IsInOrder<T>(ReadOnlySpan<T> records, Func<T, int> offsetOf)
+    private static bool IsInOrder<T>(T[] records, Func<T, int> offsetOf)
     {
         for (int i = 1; i < records.Length; i++)
         {
@@ -374,8 +378,8 @@ internal sealed partial class ObjectParser
     /// The records to scan for instructions [first, end): exactly those, found by binary search, when the records are in
     /// instruction order (and <paramref name="into"/> then grows by exactly that many); all of them otherwise.
     /// </summary>
-    private static (int From, int To) Window<T>(ReadOnlySpan<T> records, bool inOrder, Func<T, int> offsetOf, int first, int end,
-        ImmutableArray<T>.Builder into)
+    private static (int From, int To) Window<T>(T[] records, bool inOrder, Func<T, int> offsetOf, int first, int end,
+        ValueList<T> into)
     {
         if (!inOrder) return (0, records.Length);
         int from = FirstAtOrAfter(records, offsetOf, first, 0);
@@ -384,7 +388,7 @@ internal sealed partial class ObjectParser
         return (from, to);
     }
 
-    private static int FirstAtOrAfter<T>(ReadOnlySpan<T> records, Func<T, int> offsetOf, int offset, int lo)
+    private static int FirstAtOrAfter<T>(T[] records, Func<T, int> offsetOf, int offset, int lo)
     {
         int hi = records.Length;
         while (lo < hi)
@@ -396,10 +400,10 @@ internal sealed partial class ObjectParser
     }
 
     /// <summary>The relocations the loader still has to apply (libbpf's bpf_object__relocate_data), by instruction index.</summary>
-    private static ImmutableArray<InstructionReference> BuildReferences(LinkedProgram linked, BpfInstruction[] code)
+    private static InstructionReference[] BuildReferences(LinkedProgram linked, BpfInstruction[] code)
     {
         linked.Relocations.Sort(static (a, b) => a.Index.CompareTo(b.Index));
-        var references = ImmutableArray.CreateBuilder<InstructionReference>(linked.Relocations.Count);
+        var references = new ValueList<InstructionReference>(linked.Relocations.Count);
         foreach (var (index, r) in linked.Relocations)
         {
             switch (r.Kind)
@@ -422,6 +426,6 @@ internal sealed partial class ObjectParser
                     break;
             }
         }
-        return references.DrainToImmutable();
+        return references.DrainToArray();
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
 using BpfPS.Core.Elf;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.Loading;
 
@@ -292,7 +293,7 @@ internal sealed partial class ObjectParser
         public bool IsSubprogram { get; set; }
         public bool MarkBtfStatic { get; init; }
         /// <summary>Relocations by instruction index within the function, sorted.</summary>
-        public List<CodeRelocation> Relocations { get; } = new();
+        public ValueList<CodeRelocation> Relocations { get; } = new();
         /// <summary>Linking state: where this subprogram was appended in the entry point being linked (0 = not yet).</summary>
         public int AppendedAt { get; set; }
 

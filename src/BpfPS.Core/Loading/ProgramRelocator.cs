@@ -47,7 +47,7 @@ public static class ProgramRelocator
 
         var instructions = (BpfInstruction[])program.Instructions.Clone();
         var core = ImmutableArray<CoreRelocationResult>.Empty;
-        if (!program.CoreRelocations.IsEmpty)
+        if (program.CoreRelocationArray.Length != 0)
         {
             if (spec.Btf is null)
                 throw new BpfLoadException(spec.Path, $"program '{program.Name}'", "has CO-RE relocations but the object has no BTF");
@@ -55,7 +55,7 @@ public static class ProgramRelocator
                 throw new BpfLoadException(spec.Path, $"program '{program.Name}'", "has CO-RE relocations but no target BTF was given");
             try
             {
-                core = CoreRelocator.Apply(instructions, program.CoreRelocations.AsSpan(), spec.Btf, environment.Targets, coreCache);
+                core = CoreRelocator.Apply(instructions, program.CoreRelocationArray, spec.Btf, environment.Targets, coreCache);
             }
             catch (BpfFormatException e)
             {
@@ -82,7 +82,7 @@ public static class ProgramRelocator
         options ??= new CollectionOptions();
         var kernel = new KernelIdTargets(options);
         var ksyms = KsymResolver.Resolve(spec, () => kernel.Vmlinux, kernel.Modules, wanted => KsymResolver.ReadKallsyms(wanted));
-        bool needsTargets = spec.Programs.Values.Any(p => !p.CoreRelocations.IsEmpty);
+        bool needsTargets = spec.Programs.Values.Any(p => p.CoreRelocationArray.Length != 0);
         if (!needsTargets) return new RelocationEnvironment { Ksyms = ksyms };
         // CO-RE alone follows a custom target; ksyms above are ids the kernel checks, so they are the running kernel's.
         var coreTarget = options.TargetBtf ?? kernel.Vmlinux;
@@ -117,7 +117,7 @@ public static class ProgramRelocator
     /// <summary>Checks every map reference and, when <paramref name="mapFd"/> is given, writes it.</summary>
     private static void CheckMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int>? mapFd)
     {
-        foreach (var reference in program.References)
+        foreach (var reference in program.ReferenceArray)
         {
             if (reference.Kind is not (ReferenceKind.MapFd or ReferenceKind.MapValue)) continue;
             CheckLoadImm64(spec, program, instructions, reference);
@@ -141,7 +141,7 @@ public static class ProgramRelocator
     /// <summary>__ksym variables (libbpf RELO_EXTERN_VAR for ksyms) and kfunc calls (RELO_EXTERN_FUNC).</summary>
     private static void ApplyExterns(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, RelocationEnvironment environment)
     {
-        foreach (var reference in program.References)
+        foreach (var reference in program.ReferenceArray)
         {
             if (reference.Kind is not (ReferenceKind.KsymVariable or ReferenceKind.KsymFunction)) continue;
             if (!environment.Ksyms.TryGetValue(reference.Target, out var ksym))

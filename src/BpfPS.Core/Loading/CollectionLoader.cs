@@ -341,10 +341,8 @@ internal sealed class CollectionLoader
         IReadOnlyDictionary<string, LoadedMap> maps, int[] fdArray)
     {
         ProgramRelocator.ApplyMapReferences(_spec, program, relocated.Instructions, name => maps[name].Fd.Value);
-        var request = new ProgramLoadRequest
+        var request = new ProgramLoadRequest(program.Type, relocated.Instructions, btf is null ? null : program.FuncInfoArray, btf is null ? null : program.LineInfoArray)
         {
-            Type = program.Type,
-            Instructions = relocated.Instructions,
             License = program.License.Length > 0 ? program.License : _spec.License,
             Name = program.Name,
             ExpectedAttachType = _structOps!.TryGetAttach(program.Name, out _, out var member) ? member : program.ExpectedAttachType,
@@ -353,8 +351,6 @@ internal sealed class CollectionLoader
             LogLevel = (uint)_options.LogLevel,
             LogSize = LogSize,
             ProgramBtf = btf,
-            FuncInfos = btf is null ? default : program.FuncInfos.AsMemory(),
-            LineInfos = btf is null ? default : program.LineInfos.AsMemory(),
             AttachBtfId = attach.Id,
             AttachBtfObject = attach.Module >= 0 ? ModuleBtfFd(attach.Module) : null,
             FdArray = fdArray,

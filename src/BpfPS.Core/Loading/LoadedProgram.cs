@@ -10,6 +10,9 @@ namespace BpfPS.Core.Loading;
 public sealed class LoadedProgram : IDisposable
 {
     private ProgramIdentity? _identity;
+    // Wrapped on read: making the ImmutableArray at load would JIT-compile its members over BpfInstruction at the first
+    // load of every session (ReadyToRun cannot precompile framework generics over the core's types).
+    private readonly BpfInstruction[] _instructions;
 
     /// <remarks>The instruction array is handed over: the caller must not change it afterwards.</remarks>
     internal LoadedProgram(ProgramSpec spec, BpfFd fd, BpfInstruction[] instructions, string? verifierLog,
@@ -17,7 +20,7 @@ public sealed class LoadedProgram : IDisposable
     {
         Spec = spec;
         Fd = fd;
-        Instructions = ImmutableCollectionsMarshal.AsImmutableArray(instructions);
+        _instructions = instructions;
         VerifierLog = verifierLog;
         CoreRelocations = coreRelocations;
         AttachBtfId = attachBtfId;
@@ -38,8 +41,8 @@ public sealed class LoadedProgram : IDisposable
     /// <summary>The kernel's tag (hash of the instructions), 16 hex digits as bpftool prints it; "" under the same condition as <see cref="Id"/> 0.</summary>
     public string Tag => Identity.Tag;
     /// <summary>The instructions PROG_LOAD received (map fds, ksym ids and CO-RE values in place).</summary>
-    public ImmutableArray<BpfInstruction> Instructions { get; }
-    public int InstructionCount => Instructions.Length;
+    public ImmutableArray<BpfInstruction> Instructions => ImmutableCollectionsMarshal.AsImmutableArray(_instructions);
+    public int InstructionCount => _instructions.Length;
     /// <summary>Exactly the bytes PROG_LOAD received (a fresh copy on every read).</summary>
     public byte[] RawInstructions => MemoryMarshal.AsBytes(Instructions.AsSpan()).ToArray();
     /// <summary>The verifier's log when one was requested (CollectionOptions.LogLevel), else null.</summary>

@@ -19,11 +19,11 @@ internal sealed partial class ObjectParser
     private void CollectExterns()
     {
         if (_rawBtf is not null)
-            _btfEditor = ObjectBtfEditor.Create(_elf.GetData(_elf.Sections[_btfIndex]).Span, _path);
+            _btfEditor = ObjectBtfEditor.Create(_elf.GetData(_elf.SectionArray[_btfIndex]).Span, _path);
         uint dummyVar = AddDummyKsymVar();
 
-        var symtab = _elf.Sections[_elf.SymbolTableIndex];
-        foreach (var sym in _elf.Symbols)
+        var symtab = _elf.SectionArray[_elf.SymbolTableIndex];
+        foreach (var sym in _elf.SymbolArray)
         {
             if (!IsExtern(sym) || sym.Name.Length == 0) continue;
             long where = (long)symtab.Offset + (long)sym.Index * ElfConstants.SymbolSize;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 using BpfPS.Core.Elf;
 using BpfPS.Core.Kernel;
 
@@ -16,13 +17,33 @@ internal sealed partial class ObjectParser
 
     private readonly OrderedDictionary<string, MapSpec> _maps = new(StringComparer.Ordinal);
     /// <summary>BTF-defined maps with their place in ".maps" (for relocations and .values initialisers).</summary>
-    private readonly List<BtfMapSlot> _btfMapSlots = new();
+    // The core's own list, not List<BtfMapSlot> (JIT-compiled at the first load of every session; see ValueList).
+    private readonly ValueList<BtfMapSlot> _btfMapSlots = new();
     /// <summary>Legacy map names by offset in the "maps" section.</summary>
     private readonly Dictionary<ulong, string> _legacyMapsByOffset = new();
     /// <summary>Global data map names by ELF section index.</summary>
     private readonly Dictionary<int, string> _dataMapsBySection = new();
 
     private readonly record struct BtfMapSlot(MapSpec Map, uint Offset, uint Size, uint DefinitionTypeId);
+
+    /// <summary>The first map whose variable starts at <paramref name="offset"/> of .maps, or default (no map).</summary>
+    private BtfMapSlot BtfMapSlotAt(ulong offset)
+    {
+        for (int i = 0; i < _btfMapSlots.Count; i++)
+            if (_btfMapSlots[i].Offset == offset) return _btfMapSlots[i];
+        return default;
+    }
+
+    /// <summary>The first map whose variable holds the 8 bytes at <paramref name="offset"/> of .maps, or default (no map).</summary>
+    private BtfMapSlot BtfMapSlotHolding(ulong offset)
+    {
+        for (int i = 0; i < _btfMapSlots.Count; i++)
+        {
+            ref readonly var s = ref _btfMapSlots[i];
+            if (s.Offset <= offset && offset + 8 <= (ulong)s.Offset + s.Size) return s;
+        }
+        return default;
+    }
 
     /// <summary>The order libbpf creates maps in: BTF-defined, then (BpfPS only) legacy, then global data, then .kconfig, then struct_ops.</summary>
     private void CollectMaps()
@@ -44,7 +65,7 @@ internal sealed partial class ObjectParser
     private void CollectBtfMaps()
     {
         if (_btfMapsIndex < 0) return;
-        var section = _elf.Sections[_btfMapsIndex];
+        var section = _elf.SectionArray[_btfMapsIndex];
         var btf = _btf ?? throw _elf.Error("BTF-defined maps need .BTF", section.Name);
         uint datasecId = 0;
         foreach (uint id in btf.FindByName(".maps"))
@@ -186,7 +207,7 @@ internal sealed partial class ObjectParser
     private void CollectLegacyMaps()
     {
         if (_legacyMapsIndex < 0) return;
-        var section = _elf.Sections[_legacyMapsIndex];
+        var section = _elf.SectionArray[_legacyMapsIndex];
         var data = _elf.GetData(section).Span;
         var symbols = _elf.Symbols
             .Where(s => s.SectionIndex == section.Index && s.Type is not (ElfSymbolType.Section or ElfSymbolType.File) && s.Name.Length > 0)
@@ -235,7 +256,7 @@ internal sealed partial class ObjectParser
         {
             var role = _roles[i];
             if (role is not (SectionRole.Data or SectionRole.ReadOnlyData or SectionRole.Bss)) continue;
-            var section = _elf.Sections[i];
+            var section = _elf.SectionArray[i];
             if (section.Size == 0) continue;
             bool readOnly = role == SectionRole.ReadOnlyData;
             var map = InternalMap(section.Name, (uint)section.Size, readOnly,
@@ -299,12 +320,12 @@ internal sealed partial class ObjectParser
         for (int i = 1; i < _roles.Length; i++)
         {
             if (_roles[i] != SectionRole.MapRelocations) continue;
-            var relSection = _elf.Sections[i];
+            var relSection = _elf.SectionArray[i];
             var slots = new Dictionary<MapSpec, SortedDictionary<uint, string>>();
             foreach (var rel in _elf.ReadRelocations(relSection))
             {
                 var sym = _elf.GetSymbol(rel.SymbolIndex, relSection.Name, rel.EntryOffset);
-                var slot = _btfMapSlots.FirstOrDefault(s => s.Offset <= rel.Offset && rel.Offset + 8 <= (ulong)s.Offset + s.Size);
+                var slot = BtfMapSlotHolding(rel.Offset);
                 if (slot.Map is null)
                     throw _elf.Error($"relocation against '{sym.Name}' at .maps offset {rel.Offset} is inside no map", relSection.Name, rel.EntryOffset);
                 var map = slot.Map;

@@ -24,7 +24,7 @@ internal sealed partial class ObjectParser
     {
         for (int i = 1; i < _roles.Length; i++)
         {
-            if (_roles[i] == SectionRole.ProgramRelocations) CollectCodeRelocations(_elf.Sections[i]);
+            if (_roles[i] == SectionRole.ProgramRelocations) CollectCodeRelocations(_elf.SectionArray[i]);
         }
         foreach (var f in _functions)
         {
@@ -50,18 +50,18 @@ internal sealed partial class ObjectParser
     /// <summary>libbpf's bpf_object__collect_prog_relos for one .rel&lt;section&gt;.</summary>
     private void CollectCodeRelocations(in ElfSection relSection)
     {
-        var target = _elf.Sections[(int)relSection.Info];
+        var target = _elf.SectionArray[(int)relSection.Info];
         foreach (var rel in _elf.ReadRelocations(relSection))
         {
             var sym = _elf.GetSymbol(rel.SymbolIndex, relSection.Name, rel.EntryOffset);
-            if (sym.SectionIndex >= _elf.Sections.Count && sym.SectionIndex != ElfConstants.SectionUndefined)
+            if (sym.SectionIndex >= _elf.SectionArray.Length && sym.SectionIndex != ElfConstants.SectionUndefined)
                 throw _elf.Error($"relocation against '{sym.Name}' in special section 0x{sym.SectionIndex:x} (forgot to initialise a global variable?)", relSection.Name, rel.EntryOffset);
             if (rel.Offset % InstructionSize != 0)
                 throw _elf.Error($"relocation offset 0x{rel.Offset:x} is not on an instruction", relSection.Name, rel.EntryOffset);
             int index = (int)(rel.Offset / InstructionSize);
             // Relocations against static functions name the section; show its name.
             string symbolName = sym.Type == ElfSymbolType.Section && sym.Name.Length == 0 && sym.IsInSection
-                ? _elf.Sections[sym.SectionIndex].Name : sym.Name;
+                ? _elf.SectionArray[sym.SectionIndex].Name : sym.Name;
             var function = FindFunction(target.Index, index);
             if (function is null) continue; // libbpf: code outside any function (an overridden weak function)
             function.Relocations.Add(RecordRelocation(function, index - function.SectionInstructionOffset, symbolName, sym, relSection, rel));
@@ -112,7 +112,7 @@ internal sealed partial class ObjectParser
 
         if (sym.SectionIndex == _btfMapsIndex)
         {
-            var slot = _btfMapSlots.FirstOrDefault(s => s.Offset == sym.Value);
+            var slot = BtfMapSlotAt(sym.Value);
             if (slot.Map is null) throw Fail($"no map at .maps offset {sym.Value} for '{symbolName}'");
             return new CodeRelocation(index, CodeRelocationKind.MapFd, slot.Map.Name, 0, null);
         }
@@ -133,7 +133,7 @@ internal sealed partial class ObjectParser
         && ((sym.Binding == ElfSymbolBinding.Local && sym.Type == ElfSymbolType.Section)
             || (sym.Binding == ElfSymbolBinding.Global && sym.Type == ElfSymbolType.Func));
 
-    private string SectionNameOf(in ElfSymbol sym) => sym.IsInSection ? _elf.Sections[sym.SectionIndex].Name : "<none>";
+    private string SectionNameOf(in ElfSymbol sym) => sym.IsInSection ? _elf.SectionArray[sym.SectionIndex].Name : "<none>";
 
     /// <summary>Everything gathered for one entry point while its code is linked.</summary>
     private sealed class LinkedProgram(BpfInstruction[] entry)

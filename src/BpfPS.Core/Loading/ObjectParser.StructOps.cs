@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 using BpfPS.Core.Elf;
 using BpfPS.Core.Kernel;
 
@@ -13,7 +14,8 @@ internal sealed partial class ObjectParser
     /// <summary>A struct_ops variable: its map, where it lies in its ELF section, and its struct in the object's BTF.</summary>
     private readonly record struct StructOpsSlot(MapSpec Map, int SectionIndex, uint Offset, BtfComposite Type, List<StructOpsFunction> Functions);
 
-    private readonly List<StructOpsSlot> _structOpsSlots = new();
+    // The core's own list, not List<StructOpsSlot> (JIT-compiled at the first load of every session; see ValueList).
+    private readonly ValueList<StructOpsSlot> _structOpsSlots = new();
 
     /// <summary>
     /// libbpf's bpf_object__init_struct_ops_maps, for ".struct_ops" and ".struct_ops.link" (libbpf 1.2+; created with
@@ -23,9 +25,9 @@ internal sealed partial class ObjectParser
     /// </summary>
     private void CollectStructOpsMaps()
     {
-        for (int i = 1; i < _elf.Sections.Count; i++)
+        for (int i = 1; i < _elf.SectionArray.Length; i++)
         {
-            var section = _elf.Sections[i];
+            var section = _elf.SectionArray[i];
             if (section.Name is not (StructOpsSection or StructOpsLinkSection)) continue;
             if (section.Type != ElfSectionType.ProgBits || section.Size == 0) continue; // libbpf only keeps non-empty PROGBITS
             var btf = _btf ?? throw _elf.Error("struct_ops maps need .BTF", section.Name, (long)section.Offset);
@@ -85,11 +87,11 @@ internal sealed partial class ObjectParser
     {
         if (_structOpsSlots.Count == 0) return;
         var assigned = new Dictionary<string, (uint TypeId, int Member, string Map)>(StringComparer.Ordinal);
-        for (int r = 1; r < _elf.Sections.Count; r++)
+        for (int r = 1; r < _elf.SectionArray.Length; r++)
         {
-            var relSection = _elf.Sections[r];
-            if (relSection.Type != ElfSectionType.Rel || relSection.Info == 0 || relSection.Info >= _elf.Sections.Count) continue;
-            var target = _elf.Sections[(int)relSection.Info];
+            var relSection = _elf.SectionArray[r];
+            if (relSection.Type != ElfSectionType.Rel || relSection.Info == 0 || relSection.Info >= _elf.SectionArray.Length) continue;
+            var target = _elf.SectionArray[(int)relSection.Info];
             if (target.Name is not (StructOpsSection or StructOpsLinkSection)) continue;
 
             foreach (var rel in _elf.ReadRelocations(relSection))
@@ -97,7 +99,12 @@ internal sealed partial class ObjectParser
                 var sym = _elf.GetSymbol(rel.SymbolIndex, relSection.Name, rel.EntryOffset);
                 BpfFormatException Fail(string message) => _elf.Error($"struct_ops relocation against '{sym.Name}': {message}", relSection.Name, rel.EntryOffset);
 
-                var slot = _structOpsSlots.FirstOrDefault(s => s.SectionIndex == target.Index && rel.Offset >= s.Offset && rel.Offset < s.Offset + s.Type.ByteSize);
+                StructOpsSlot slot = default;
+                for (int i = 0; i < _structOpsSlots.Count; i++)
+                {
+                    ref readonly var s = ref _structOpsSlots[i];
+                    if (s.SectionIndex == target.Index && rel.Offset >= s.Offset && rel.Offset < s.Offset + s.Type.ByteSize) { slot = s; break; }
+                }
                 if (slot.Map is null) throw Fail($"no struct_ops variable at {target.Name} offset {rel.Offset}");
                 ulong memberOffset = rel.Offset - slot.Offset;
                 int memberIndex = -1;

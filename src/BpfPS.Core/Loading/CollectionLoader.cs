@@ -62,7 +62,7 @@ internal sealed class CollectionLoader
                 throw new BpfLoadException(_spec.Path, $"program '{p.Name}'", $"has no program type; check its ELF section name '{p.SectionName}'");
 
         var pure = ProgramRelocator.CreateEnvironment(_spec, _options);
-        var ksyms = pure.Ksyms;
+        var ksyms = (KsymTable)pure.Ksyms; // CreateEnvironment's table (the core's own type: see KsymTable)
         var environment = new RelocationEnvironment { Targets = pure.Targets, Ksyms = ksyms, ModuleBtfFd = index => ModuleBtfFd(index).Value };
         var coreCache = ProgramRelocator.CreateCoreCache(_spec, environment);
         var relocated = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
@@ -77,7 +77,7 @@ internal sealed class CollectionLoader
         foreach (var (name, map) in _spec.Maps)
             if (map.IsInternal && map.SectionName == ".kconfig")
                 initialValues[name] = KernelConfigExterns.Build(_spec, map, VirtualKconfigValue, () => _options.KernelConfig ?? KernelConfig.ReadSystem());
-        var fdArray = BuildFdArray(ksyms.Values);
+        var fdArray = BuildFdArray(ksyms);
 
         // 2. Kernel objects, each recorded for rollback as soon as it exists.
         var btf = LoadBtf(toLoad.Values);
@@ -427,15 +427,21 @@ internal sealed class CollectionLoader
     }
 
     /// <summary>fd_array for kfuncs in modules: slot 0 unused (libbpf), slot i+1 the BTF fd of module i.</summary>
-    private int[] BuildFdArray(IEnumerable<ResolvedKsym> ksyms)
+    private int[] BuildFdArray(KsymTable ksyms)
     {
         int highest = -1;
-        foreach (var k in ksyms)
+        for (int i = 0; i < ksyms.Count; i++)
+        {
+            ref readonly var k = ref ksyms.At(i);
             if (k.Kind == KsymKind.Function && k.IsResolved) highest = Math.Max(highest, k.ModuleIndex);
+        }
         if (highest < 0) return [];
         var fds = new int[highest + 2];
-        foreach (var k in ksyms)
+        for (int i = 0; i < ksyms.Count; i++)
+        {
+            ref readonly var k = ref ksyms.At(i);
             if (k.Kind == KsymKind.Function && k.IsResolved && k.ModuleIndex >= 0) fds[k.ModuleIndex + 1] = ModuleBtfFd(k.ModuleIndex).Value;
+        }
         return fds;
     }
 

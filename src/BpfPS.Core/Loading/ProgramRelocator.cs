@@ -14,7 +14,7 @@ public sealed class RelocationEnvironment
     /// <summary>vmlinux first, then module specs: the CO-RE targets. Empty is fine for programs without CO-RE.</summary>
     public IReadOnlyList<BtfSpec> Targets { get; init; } = [];
     /// <summary>Resolved __ksym externs by name.</summary>
-    public IReadOnlyDictionary<string, ResolvedKsym> Ksyms { get; init; } = ImmutableDictionary<string, ResolvedKsym>.Empty;
+    public IReadOnlyDictionary<string, ResolvedKsym> Ksyms { get; init; } = KsymTable.Empty;
     /// <summary>Map name to fd. Null: placeholders (the map's index in the spec), for inspection without a kernel.</summary>
     public Func<string, int>? MapFd { get; init; }
     /// <summary>Module index (see <see cref="ResolvedKsym.ModuleIndex"/>) to that module's BTF object fd; null: 0.</summary>

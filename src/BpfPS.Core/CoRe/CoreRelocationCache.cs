@@ -1,4 +1,5 @@
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.CoRe;
 
@@ -12,7 +13,14 @@ namespace BpfPS.Core.CoRe;
 internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> targets)
 {
     private readonly Dictionary<uint, CoreCandidate[]> _candidates = [];
-    private readonly Dictionary<(uint TypeId, string AccessString, CoreRelocationKind Kind), Known> _results = [];
+    // Results by (type id, access string, kind), packed into one 64-bit key with the access string numbered: a Dictionary
+    // keyed by a ValueTuple with Known values is a framework generic over the core's types that ReadyToRun cannot
+    // precompile, so it was JIT-compiled at the first load of every session. Dictionaries of string and ulong to int are
+    // the framework's own; the results live in the core's list.
+    private readonly Dictionary<string, int> _accessStrings = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, int> _resultAt = [];
+    private readonly ValueList<Known> _results = new();
+    private const int MaxAccessStrings = 1 << 24;
 
     /// <summary>A relocation's outcome and description, the same for every instruction it patches.</summary>
     public readonly record struct Known(CoreRelocationOutcome Outcome, uint TargetTypeId, BtfSpec? TargetSpec, string Description);
@@ -43,8 +51,21 @@ internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> 
         return new CoreCandidateList(found.Length > 1 ? (CoreCandidate[])found.Clone() : found);
     }
 
-    public bool TryGet(in CoreRelocation relocation, out Known known) =>
-        _results.TryGetValue((relocation.TypeId, relocation.AccessString, relocation.Kind), out known);
+    public bool TryGet(in CoreRelocation relocation, out Known known)
+    {
+        if ((uint)relocation.Kind <= byte.MaxValue
+            && _accessStrings.TryGetValue(relocation.AccessString, out int access)
+            && _resultAt.TryGetValue(Key(relocation.TypeId, access, relocation.Kind), out int at))
+        {
+            known = _results[at];
+            return true;
+        }
+        known = default;
+        return false;
+    }
+
+    private static ulong Key(uint typeId, int access, CoreRelocationKind kind) =>
+        ((ulong)typeId << 32) | ((ulong)(uint)access << 8) | (byte)kind;
 
     /// <summary>
     /// Keeps a result that any later relocation with the same type, access string and kind would reach again: matched
@@ -56,7 +77,14 @@ internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> 
         BtfSpec? targetSpec, string description)
     {
         bool reproducible = relocation.Kind == CoreRelocationKind.TypeIdLocal || candidatesFound == 1;
-        if (!reproducible || outcome.Poison || outcome.FailMemorySizeAdjust) return;
-        _results.TryAdd((relocation.TypeId, relocation.AccessString, relocation.Kind), new Known(outcome, targetTypeId, targetSpec, description));
+        if (!reproducible || outcome.Poison || outcome.FailMemorySizeAdjust || (uint)relocation.Kind > byte.MaxValue) return;
+        if (!_accessStrings.TryGetValue(relocation.AccessString, out int access))
+        {
+            if (_accessStrings.Count >= MaxAccessStrings) return; // beyond the key's room: simply not kept
+            access = _accessStrings.Count;
+            _accessStrings.Add(relocation.AccessString, access);
+        }
+        if (_resultAt.TryAdd(Key(relocation.TypeId, access, relocation.Kind), _results.Count))
+            _results.Add(new Known(outcome, targetTypeId, targetSpec, description));
     }
 }

@@ -13,14 +13,17 @@ namespace BpfPS.Core.CoRe;
 internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> targets)
 {
     private readonly Dictionary<uint, CoreCandidate[]> _candidates = [];
-    // Results by (type id, access string, kind), packed into one 64-bit key with the access string numbered: a Dictionary
-    // keyed by a ValueTuple with Known values is a framework generic over the core's types that ReadyToRun cannot
-    // precompile, so it was JIT-compiled at the first load of every session. Dictionaries of string and ulong to int are
-    // the framework's own; the results live in the core's list.
+    // Results by (type id, access string, kind), packed into one 64-bit key with the access string numbered, found through
+    // a small open-addressing index. A Dictionary keyed by a ValueTuple with Known values (or any Dictionary keyed by
+    // ulong) is a framework generic that ReadyToRun cannot precompile here, JIT-compiled at the first load of every
+    // session; Dictionary<string, int> is compiled long before (PowerShell itself uses it).
     private readonly Dictionary<string, int> _accessStrings = new(StringComparer.Ordinal);
-    private readonly Dictionary<ulong, int> _resultAt = [];
-    private readonly ValueList<Known> _results = new();
+    private readonly ValueList<Entry> _results = new();
+    private int[] _slots = NoSlots; // index into _results plus one (0: free); linear probing, at most half full
+    private static readonly int[] NoSlots = new int[0];
     private const int MaxAccessStrings = 1 << 24;
+
+    private readonly record struct Entry(ulong Key, Known Value);
 
     /// <summary>A relocation's outcome and description, the same for every instruction it patches.</summary>
     public readonly record struct Known(CoreRelocationOutcome Outcome, uint TargetTypeId, BtfSpec? TargetSpec, string Description);
@@ -55,14 +58,45 @@ internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> 
     {
         if ((uint)relocation.Kind <= byte.MaxValue
             && _accessStrings.TryGetValue(relocation.AccessString, out int access)
-            && _resultAt.TryGetValue(Key(relocation.TypeId, access, relocation.Kind), out int at))
+            && Find(Key(relocation.TypeId, access, relocation.Kind)) is int at and >= 0)
         {
-            known = _results[at];
+            known = _results[at].Value;
             return true;
         }
         known = default;
         return false;
     }
+
+    private int Find(ulong key)
+    {
+        if (_slots.Length == 0) return -1;
+        int mask = _slots.Length - 1;
+        for (int i = Hash(key) & mask; ; i = (i + 1) & mask)
+        {
+            int at = _slots[i] - 1;
+            if (at < 0 || _results[at].Key == key) return at;
+        }
+    }
+
+    private void Add(ulong key, in Known known)
+    {
+        if ((_results.Count + 1) * 2 > _slots.Length)
+        {
+            _slots = new int[Math.Max(16, _slots.Length * 2)];
+            for (int j = 0; j < _results.Count; j++) Place(_results[j].Key, j + 1);
+        }
+        _results.Add(new Entry(key, known));
+        Place(key, _results.Count);
+    }
+
+    private void Place(ulong key, int slot)
+    {
+        int mask = _slots.Length - 1, i = Hash(key) & mask;
+        while (_slots[i] != 0) i = (i + 1) & mask;
+        _slots[i] = slot;
+    }
+
+    private static int Hash(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> 33);
 
     private static ulong Key(uint typeId, int access, CoreRelocationKind kind) =>
         ((ulong)typeId << 32) | ((ulong)(uint)access << 8) | (byte)kind;
@@ -84,7 +118,7 @@ internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> 
             access = _accessStrings.Count;
             _accessStrings.Add(relocation.AccessString, access);
         }
-        if (_resultAt.TryAdd(Key(relocation.TypeId, access, relocation.Kind), _results.Count))
-            _results.Add(new Known(outcome, targetTypeId, targetSpec, description));
+        ulong key = Key(relocation.TypeId, access, relocation.Kind);
+        if (Find(key) < 0) Add(key, new Known(outcome, targetTypeId, targetSpec, description));
     }
 }

@@ -48,7 +48,7 @@ internal sealed class CoreRelocationSession
         s_cached = this;
     }
 
-    public CoreRelocationResult Apply(Span<BpfInstruction> instructions, in CoreRelocation relocation, int number)
+    public CoreRelocationResult Apply(BpfInstruction[] instructions, in CoreRelocation relocation, int number)
     {
         try
         {
@@ -63,7 +63,7 @@ internal sealed class CoreRelocationSession
         }
     }
 
-    private CoreRelocationResult ApplyOne(Span<BpfInstruction> instructions, in CoreRelocation relocation)
+    private CoreRelocationResult ApplyOne(BpfInstruction[] instructions, in CoreRelocation relocation)
     {
         if (!relocation.Kind.IsKnown())
             throw new CoreRelocationException($"unknown relocation kind {(uint)relocation.Kind}");

@@ -367,7 +367,7 @@ internal sealed class CollectionLoader
         }
         var fd = Track(result.Fd);
         BindReadOnlyData(fd, maps);
-        return new LoadedProgram(program, fd, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
+        return new LoadedProgram(program, fd, relocated.Instructions, result.VerifierLog, relocated.CoreRelocationArray, attach.Id);
     }
 
     /// <summary>

@@ -10,19 +10,21 @@ namespace BpfPS.Core.Loading;
 public sealed class LoadedProgram : IDisposable
 {
     private ProgramIdentity? _identity;
-    // Wrapped on read: making the ImmutableArray at load would JIT-compile its members over BpfInstruction at the first
-    // load of every session (ReadyToRun cannot precompile framework generics over the core's types).
+    // Wrapped on read: making the ImmutableArrays at load would JIT-compile their members over BpfInstruction and
+    // CoreRelocationResult at the first load of every session (ReadyToRun cannot precompile framework generics over the
+    // core's types).
     private readonly BpfInstruction[] _instructions;
+    private readonly CoreRelocationResult[] _coreRelocations;
 
     /// <remarks>The instruction array is handed over: the caller must not change it afterwards.</remarks>
     internal LoadedProgram(ProgramSpec spec, BpfFd fd, BpfInstruction[] instructions, string? verifierLog,
-        ImmutableArray<CoreRelocationResult> coreRelocations, uint attachBtfId)
+        CoreRelocationResult[] coreRelocations, uint attachBtfId)
     {
         Spec = spec;
         Fd = fd;
         _instructions = instructions;
         VerifierLog = verifierLog;
-        CoreRelocations = coreRelocations;
+        _coreRelocations = coreRelocations;
         AttachBtfId = attachBtfId;
     }
 
@@ -48,7 +50,7 @@ public sealed class LoadedProgram : IDisposable
     /// <summary>The verifier's log when one was requested (CollectionOptions.LogLevel), else null.</summary>
     public string? VerifierLog { get; }
     /// <summary>What each CO-RE relocation found (empty when the program has none).</summary>
-    public ImmutableArray<CoreRelocationResult> CoreRelocations { get; }
+    public ImmutableArray<CoreRelocationResult> CoreRelocations => ImmutableCollectionsMarshal.AsImmutableArray(_coreRelocations);
     /// <summary>The kernel BTF id the program attaches to (fentry/tp_btf/lsm/iter), else 0.</summary>
     public uint AttachBtfId { get; }
     public ProgramSpec Spec { get; }

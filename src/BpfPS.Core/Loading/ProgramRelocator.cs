@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
 using BpfPS.Core.CoRe;
@@ -6,7 +7,41 @@ using BpfPS.Core.CoRe;
 namespace BpfPS.Core.Loading;
 
 /// <summary>What a program looks like after relocation: the instructions PROG_LOAD gets, and what CO-RE did.</summary>
-public sealed record RelocatedProgram(ProgramSpec Spec, BpfInstruction[] Instructions, ImmutableArray<CoreRelocationResult> CoreRelocations);
+/// <remarks>
+/// The CO-RE results are kept as an array (the property wraps it without a copy): ImmutableArray members over
+/// CoreRelocationResult would be JIT-compiled at the first load of every session, as ReadyToRun cannot precompile
+/// framework generics over the core's types.
+/// </remarks>
+public sealed record RelocatedProgram
+{
+    public RelocatedProgram(ProgramSpec Spec, BpfInstruction[] Instructions, ImmutableArray<CoreRelocationResult> CoreRelocations)
+        : this(Spec, Instructions, ImmutableCollectionsMarshal.AsArray(CoreRelocations) ?? CoreRelocator.NoResults)
+    {
+    }
+
+    internal RelocatedProgram(ProgramSpec spec, BpfInstruction[] instructions, CoreRelocationResult[] coreRelocations)
+    {
+        Spec = spec;
+        Instructions = instructions;
+        CoreRelocationArray = coreRelocations;
+    }
+
+    public ProgramSpec Spec { get; init; }
+    public BpfInstruction[] Instructions { get; init; }
+    public ImmutableArray<CoreRelocationResult> CoreRelocations
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(CoreRelocationArray);
+        init => CoreRelocationArray = ImmutableCollectionsMarshal.AsArray(value) ?? CoreRelocator.NoResults;
+    }
+    internal CoreRelocationResult[] CoreRelocationArray { get; private init; }
+
+    public void Deconstruct(out ProgramSpec Spec, out BpfInstruction[] Instructions, out ImmutableArray<CoreRelocationResult> CoreRelocations)
+    {
+        Spec = this.Spec;
+        Instructions = this.Instructions;
+        CoreRelocations = this.CoreRelocations;
+    }
+}
 
 /// <summary>Everything relocation reads, besides the spec. Nothing here is changed by relocation.</summary>
 public sealed class RelocationEnvironment
@@ -46,7 +81,7 @@ public static class ProgramRelocator
         ArgumentNullException.ThrowIfNull(environment);
 
         var instructions = (BpfInstruction[])program.Instructions.Clone();
-        var core = ImmutableArray<CoreRelocationResult>.Empty;
+        var core = CoreRelocator.NoResults;
         if (program.CoreRelocationArray.Length != 0)
         {
             if (spec.Btf is null)
@@ -110,12 +145,21 @@ public static class ProgramRelocator
     /// </summary>
     public static void ApplyMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int> mapFd)
     {
+        var copy = instructions.ToArray();
+        ApplyMapReferences(spec, program, copy, mapFd);
+        copy.CopyTo(instructions);
+    }
+
+    // Relocation works on the instruction array itself, not a span over it: Span<BpfInstruction> conversions are framework
+    // generics over a core struct that ReadyToRun cannot precompile, JIT-compiled at the first load of every session.
+    internal static void ApplyMapReferences(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, Func<string, int> mapFd)
+    {
         ArgumentNullException.ThrowIfNull(mapFd);
         CheckMapReferences(spec, program, instructions, mapFd);
     }
 
     /// <summary>Checks every map reference and, when <paramref name="mapFd"/> is given, writes it.</summary>
-    private static void CheckMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int>? mapFd)
+    private static void CheckMapReferences(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, Func<string, int>? mapFd)
     {
         foreach (var reference in program.ReferenceArray)
         {
@@ -139,7 +183,7 @@ public static class ProgramRelocator
     }
 
     /// <summary>__ksym variables (libbpf RELO_EXTERN_VAR for ksyms) and kfunc calls (RELO_EXTERN_FUNC).</summary>
-    private static void ApplyExterns(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, RelocationEnvironment environment)
+    private static void ApplyExterns(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, RelocationEnvironment environment)
     {
         foreach (var reference in program.ReferenceArray)
         {
@@ -177,7 +221,7 @@ public static class ProgramRelocator
         }
     }
 
-    private static void CheckLoadImm64(CollectionSpec spec, ProgramSpec program, ReadOnlySpan<BpfInstruction> instructions, InstructionReference reference)
+    private static void CheckLoadImm64(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, InstructionReference reference)
     {
         if (reference.Index < 0 || reference.Index + 1 >= instructions.Length || !instructions[reference.Index].IsLoadImm64)
             throw Error(spec, program, $"reference to '{reference.Target}' at instruction {reference.Index} is not a ld_imm64");

@@ -54,7 +54,14 @@ public sealed class MapSpec
     /// <summary>For array/hash of maps: the inner map's shape (from the __array(values, ...) declaration).</summary>
     public MapSpec? InnerMap { get; set; }
     /// <summary>Initial entries from a ".values" initialiser (map-in-map or prog array): slot index to map or program name.</summary>
-    public ImmutableArray<MapInitEntry> Contents { get; set; } = ImmutableArray<MapInitEntry>.Empty;
+    public ImmutableArray<MapInitEntry> Contents
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(ContentArray);
+        set => ContentArray = ImmutableCollectionsMarshal.AsArray(value) ?? ValueList<MapInitEntry>.Empty;
+    }
+    // What the parser and loader use (see ProgramSpec.FuncInfoArray): an ImmutableArray<MapInitEntry>.Empty default was
+    // JIT-compiled at the first parse of every session.
+    internal MapInitEntry[] ContentArray { get; set; } = ValueList<MapInitEntry>.Empty;
     /// <summary>For global data sections: the initial value of element 0 (null for .bss: zeroes).</summary>
     public byte[]? InitialValue { get; set; }
     /// <summary>The ELF section the map came from (".maps", "maps", ".rodata", ".data.foo", ".bss", ".kconfig").</summary>

@@ -365,7 +365,12 @@ internal sealed partial class ObjectParser
                 entries[index] = target;
             }
             foreach (var (map, entries) in slots)
-                map.Contents = entries.Select(e => new MapInitEntry(e.Key, e.Value)).ToImmutableArray();
+            {
+                var contents = new MapInitEntry[entries.Count];
+                int n = 0;
+                foreach (var (index, target) in entries) contents[n++] = new MapInitEntry(index, target);
+                map.ContentArray = contents;
+            }
         }
     }
 

@@ -64,7 +64,7 @@ public static unsafe partial class BpfSyscall
             fixed (byte* fiCopy = funcInfoCopy)
             fixed (BtfLineInfo* liRecords = lineInfos)
             fixed (byte* liCopy = lineInfoCopy)
-            fixed (int* fds = request.FdArray.Span)
+            fixed (int* fds = request.FdArrayArray)
             {
                 byte* fi = funcInfoCopy is null ? (byte*)fiRecords : fiCopy;
                 byte* li = lineInfoCopy is null ? (byte*)liRecords : liCopy;
@@ -79,7 +79,7 @@ public static unsafe partial class BpfSyscall
                 {
                     attr.LineInfo = Address(li); attr.LineInfoRecSize = LineInfoRecordSize; attr.LineInfoCount = (uint)lineInfos.Length;
                 }
-                if (!request.FdArray.IsEmpty) attr.FdArray = Address(fds);
+                if (request.FdArrayArray.Length != 0) attr.FdArray = Address(fds);
 
                 int attempt = 0;
                 do fd = Invoke(BpfCommand.ProgLoad, ref attr, out errno);

@@ -8,9 +8,10 @@ namespace BpfPS.Core.Kernel;
 
 /// <summary>Everything BPF_PROG_LOAD takes. Descriptors are borrowed: the caller keeps owning them.</summary>
 /// <remarks>
-/// The records are kept as whole arrays (a slice given to a property is copied once), which PROG_LOAD pins directly:
-/// ReadOnlyMemory members over the core's record structs would be compiled by the JIT at the first load of every session,
-/// as ReadyToRun cannot precompile framework generics over the core's types. The loader fills the arrays itself.
+/// Instructions, records and fd_array are kept as whole arrays (a slice given to a property is copied once), which
+/// PROG_LOAD pins directly: ReadOnlyMemory members over the core's structs (and over int) would be compiled by the JIT at
+/// the first load of every session, as ReadyToRun cannot precompile those framework generics here. The loader fills the
+/// arrays itself.
 /// </remarks>
 public sealed class ProgramLoadRequest
 {
@@ -51,11 +52,12 @@ public sealed class ProgramLoadRequest
     /// <summary>Module BTF holding <see cref="AttachBtfId"/>; null for vmlinux.</summary>
     public BpfFd? AttachBtfObject { get; init; }
     /// <summary>fd_array for kfunc calls into module BTF (insn.off indexes it).</summary>
-    public ReadOnlyMemory<int> FdArray { get; init; }
+    public ReadOnlyMemory<int> FdArray { get => FdArrayArray; init => FdArrayArray = WholeArray(value); }
 
     internal BpfInstruction[] InstructionArray { get; private init; } = ValueList<BpfInstruction>.Empty;
     internal BtfFuncInfo[] FuncInfoArray { get; private init; } = ValueList<BtfFuncInfo>.Empty;
     internal BtfLineInfo[] LineInfoArray { get; private init; } = ValueList<BtfLineInfo>.Empty;
+    internal int[] FdArrayArray { get; init; } = ValueList<int>.Empty;
 
     /// <summary>The array behind <paramref name="memory"/> when it covers all of one, else a copy.</summary>
     private static T[] WholeArray<T>(ReadOnlyMemory<T> memory) =>

@@ -159,13 +159,25 @@ internal sealed partial class ObjectParser
         {
             int at = Length;
             if (Length + code.Length > Code.Length)
-                Array.Resize(ref Code, Math.Max(Code.Length * 2, Length + code.Length));
+            {
+                // Not Array.Resize<BpfInstruction> nor a range copy (GetSubArray) below: generic framework methods over a
+                // core struct, JIT-compiled at the first load of a session.
+                var grown = new BpfInstruction[Math.Max(Code.Length * 2, Length + code.Length)];
+                Array.Copy(Code, grown, Length);
+                Code = grown;
+            }
             code.CopyTo(Code, Length);
             Length += code.Length;
             return at;
         }
 
-        public BpfInstruction[] ToArray() => Length == Code.Length ? Code : Code[..Length];
+        public BpfInstruction[] ToArray()
+        {
+            if (Length == Code.Length) return Code;
+            var exact = new BpfInstruction[Length];
+            Array.Copy(Code, exact, Length);
+            return exact;
+        }
     }
 
     /// <summary>Links an entry point with its subprograms and describes what is left for the loader.</summary>

@@ -214,7 +214,10 @@ internal sealed class CollectionLoader
     }
 
     /// <summary>libbpf bpf_object__create_map: BTF key/value types where the map type allows them, inner map from a template.</summary>
-    private (BpfFd Fd, uint KeyTypeId, uint ValueTypeId) CreateKernelMap(MapSpec spec, MapDefinition definition, string kernelName, BpfFd? btf)
+    /// <summary>A created map and the BTF key/value type ids it was created with (0 without BTF); not a ValueTuple (JIT-compiled).</summary>
+    private readonly record struct CreatedMap(BpfFd Fd, uint KeyTypeId, uint ValueTypeId);
+
+    private CreatedMap CreateKernelMap(MapSpec spec, MapDefinition definition, string kernelName, BpfFd? btf)
     {
         bool withBtf = btf is not null && TakesBtfTypes(spec.Type) && (spec.KeyTypeId | spec.ValueTypeId) != 0;
         BpfFd? innerTemplate = null;
@@ -232,12 +235,12 @@ internal sealed class CollectionLoader
 
             try
             {
-                return (Track(Create(withBtf)), withBtf ? spec.KeyTypeId : 0, withBtf ? spec.ValueTypeId : 0);
+                return new CreatedMap(Track(Create(withBtf)), withBtf ? spec.KeyTypeId : 0, withBtf ? spec.ValueTypeId : 0);
             }
             catch (BpfSyscallException) when (withBtf)
             {
                 // libbpf: "Error in bpf_create_map_xattr ... Retrying without BTF."
-                return (Track(Create(false)), 0, 0);
+                return new CreatedMap(Track(Create(false)), 0, 0);
             }
         }
         finally

@@ -146,10 +146,11 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     /// <summary>What the load would create, for -WhatIf and -Confirm.</summary>
     private static string Plan(CollectionSpec spec, string[]? only)
     {
-        // MaxEntries as a string: an interpolated uint JIT-compiles DefaultInterpolatedStringHandler.AppendFormatted<uint>.
-        var maps = string.Join(", ", spec.Maps.Values.Select(m => $"{m.Name} ({m.Type}, {m.MaxEntries.ToString()} entries)"));
+        // Numbers and enums as strings: interpolating a uint or an enum JIT-compiles DefaultInterpolatedStringHandler's
+        // AppendFormatted for its type at the first load of a session.
+        var maps = string.Join(", ", spec.Maps.Values.Select(m => $"{m.Name} ({m.Type.ToString()}, {m.MaxEntries.ToString()} entries)"));
         var chosen = spec.Programs.Values.Where(p => only is null ? p.AutoLoad : only.Contains(p.Name, StringComparer.Ordinal)).ToList();
-        var programs = string.Join(", ", chosen.Select(p => $"{p.Name} ({p.Type})"));
+        var programs = string.Join(", ", chosen.Select(p => $"{p.Name} ({p.Type.ToString()})"));
         return $"Create {spec.Maps.Count} maps [{maps}] and load {chosen.Count} programs [{programs}]";
     }
 

@@ -12,7 +12,9 @@ namespace BpfPS.Core.CoRe;
 /// </summary>
 internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> targets)
 {
-    private readonly Dictionary<uint, CoreCandidate[]> _candidates = [];
+    // Keyed by the type id as an int (the same bits): Dictionary<int, T> over references is precompiled by the framework,
+    // Dictionary<uint, T> was JIT-compiled at the first load of every session.
+    private readonly Dictionary<int, CoreCandidate[]> _candidates = [];
     // Results by (type id, access string, kind), packed into one 64-bit key with the access string numbered, found through
     // a small open-addressing index. A Dictionary keyed by a ValueTuple with Known values (or any Dictionary keyed by
     // ulong) is a framework generic that ReadyToRun cannot precompile here, JIT-compiled at the first load of every
@@ -45,11 +47,11 @@ internal sealed class CoreRelocationCache(BtfSpec local, IReadOnlyList<BtfSpec> 
     /// </summary>
     public CoreCandidateList Candidates(BtfType localType)
     {
-        if (!_candidates.TryGetValue(localType.Id, out var found))
+        if (!_candidates.TryGetValue(unchecked((int)localType.Id), out var found))
         {
             var list = CoreCandidateList.Find(localType, targets);
             found = list.Items;
-            _candidates.Add(localType.Id, found);
+            _candidates.Add(unchecked((int)localType.Id), found);
         }
         return new CoreCandidateList(found.Length > 1 ? (CoreCandidate[])found.Clone() : found);
     }

@@ -70,11 +70,31 @@ public sealed record BtfExtSection
 /// <summary>The decoded .BTF.ext section of an object.</summary>
 public sealed class BtfExt
 {
+    // The parser reads sections through a Dictionary; the ImmutableDictionary is made when someone asks for it. Building one
+    // JIT-compiled parts of ImmutableDictionary (its hash bucket nodes) at the first parse of every session.
+    private readonly IReadOnlyDictionary<string, BtfExtSection> _byName;
+    private ImmutableDictionary<string, BtfExtSection>? _sections;
+
     public BtfExt(ImmutableDictionary<string, BtfExtSection> sections, uint funcInfoRecordSize, uint lineInfoRecordSize)
-    { Sections = sections; FuncInfoRecordSize = funcInfoRecordSize; LineInfoRecordSize = lineInfoRecordSize; }
+    { _sections = sections; _byName = sections; FuncInfoRecordSize = funcInfoRecordSize; LineInfoRecordSize = lineInfoRecordSize; }
+
+    internal BtfExt(Dictionary<string, BtfExtSection> sections, uint funcInfoRecordSize, uint lineInfoRecordSize)
+    { _byName = sections; FuncInfoRecordSize = funcInfoRecordSize; LineInfoRecordSize = lineInfoRecordSize; }
 
     /// <summary>Records by ELF section name.</summary>
-    public ImmutableDictionary<string, BtfExtSection> Sections { get; }
+    public ImmutableDictionary<string, BtfExtSection> Sections
+    {
+        get
+        {
+            if (_sections is { } made) return made;
+            var built = _byName.ToImmutableDictionary(StringComparer.Ordinal);
+            return Interlocked.CompareExchange(ref _sections, built, null) ?? built;
+        }
+    }
+
+    /// <summary>The records of one ELF section, if it has any.</summary>
+    internal bool TryGetSection(string name, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out BtfExtSection section) =>
+        _byName.TryGetValue(name, out section);
     public uint FuncInfoRecordSize { get; }
     public uint LineInfoRecordSize { get; }
 

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.Btf;
@@ -54,10 +53,10 @@ internal ref struct BtfExtReader
         if (headerLength >= HeaderWithCoreRelo)
             ReadInfo(headerLength, 24, "core_relo", MinCoreRelo, ReadCoreRelo, static (b, n) => Reserve(b.Relos, n));
 
-        var sections = ImmutableDictionary.CreateBuilder<string, BtfExtSection>(StringComparer.Ordinal);
+        var sections = new Dictionary<string, BtfExtSection>(_sections.Count, StringComparer.Ordinal);
         foreach (var (name, b) in _sections)
             sections[name] = new BtfExtSection(name, b.Funcs.DrainToArray(), b.Lines.DrainToArray(), b.Relos.DrainToArray());
-        return new BtfExt(sections.ToImmutable(), funcSize == 0 ? MinFuncInfo : funcSize, lineSize == 0 ? MinLineInfo : lineSize);
+        return new BtfExt(sections, funcSize == 0 ? MinFuncInfo : funcSize, lineSize == 0 ? MinLineInfo : lineSize);
     }
 
     private delegate void RecordReader(ref BtfExtReader reader, Builder section, int at);

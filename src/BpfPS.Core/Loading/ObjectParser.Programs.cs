@@ -299,7 +299,7 @@ internal sealed partial class ObjectParser
     {
         if (_btfExt is null) return;
         bool isMain = ReferenceEquals(main, f);
-        _btfExt.Sections.TryGetValue(f.SectionName, out var records);
+        _btfExt.TryGetSection(f.SectionName, out var records);
         var order = records is null ? default : OrderOf(records);
         int first = f.SectionInstructionOffset, end = first + f.Instructions.Length, shift = start - first;
 

@@ -75,9 +75,9 @@ internal sealed partial class ObjectParser
         if (datasecId == 0) throw _elf.Error("no BTF DATASEC '.maps' describes the .maps section", section.Name);
 
         var datasec = (BtfDatasec)btf.GetType(datasecId);
-        for (int i = 0; i < datasec.Variables.Length; i++)
+        for (int i = 0; i < datasec.VariableArray.Length; i++)
         {
-            var vi = datasec.Variables[i];
+            var vi = datasec.VariableArray[i];
             long where = (long)section.Offset + vi.Offset;
             if (btf.GetType(vi.TypeId) is not BtfVar var)
                 throw _elf.Error($"map #{i}: DATASEC entry is {btf.GetKind(vi.TypeId)}, not a VAR", section.Name, where);
@@ -289,10 +289,12 @@ internal sealed partial class ObjectParser
             }
         }
         uint flags = readOnly ? MapFlagReadOnlyProgram : 0;
-        if (valueType != 0 && _btf!.GetType(valueType) is BtfDatasec datasec
-            && datasec.Variables.Any(v => _btf.GetType(v.TypeId) is BtfVar { Linkage: not BtfLinkage.Static }))
+        if (valueType != 0 && _btf!.GetType(valueType) is BtfDatasec datasec)
         {
-            flags |= MapFlagMmapable;
+            foreach (var v in datasec.VariableArray)
+            {
+                if (_btf.GetType(v.TypeId) is BtfVar { Linkage: not BtfLinkage.Static }) { flags |= MapFlagMmapable; break; }
+            }
         }
         return new MapSpec
         {

@@ -40,7 +40,7 @@ internal sealed partial class ObjectParser
 
             var data = _elf.GetData(section).Span;
             var datasec = (BtfDatasec)btf.GetType(datasecId);
-            foreach (var vi in datasec.Variables)
+            foreach (var vi in datasec.VariableArray)
             {
                 long where = (long)section.Offset + vi.Offset;
                 if (btf.GetType(vi.TypeId) is not BtfVar var || var.Name.Length == 0)

@@ -209,12 +209,18 @@ internal sealed partial class ObjectParser
         if (_legacyMapsIndex < 0) return;
         var section = _elf.SectionArray[_legacyMapsIndex];
         var data = _elf.GetData(section).Span;
-        var symbols = _elf.Symbols
-            .Where(s => s.SectionIndex == section.Index && s.Type is not (ElfSymbolType.Section or ElfSymbolType.File) && s.Name.Length > 0)
-            .OrderBy(s => s.Value)
-            .ToList();
+        // The core's list and its stable sort (as OrderBy was), not LINQ over ElfSymbol: JIT-compiled at a session's first
+        // parse of a legacy object, since ReadyToRun cannot precompile framework generics over the core's structs.
+        var symbols = new ValueList<ElfSymbol>();
+        bool sized = true;
+        foreach (var s in _elf.SymbolArray)
+        {
+            if (s.SectionIndex != section.Index || s.Type is ElfSymbolType.Section or ElfSymbolType.File || s.Name.Length == 0) continue;
+            symbols.Add(s);
+            sized &= s.Size > 0;
+        }
         if (symbols.Count == 0) return;
-        bool sized = symbols.All(s => s.Size > 0);
+        symbols.Sort(static (a, b) => a.Value.CompareTo(b.Value));
         ulong evenSize = section.Size / (ulong)symbols.Count;
 
         foreach (var sym in symbols)

@@ -12,7 +12,7 @@ internal sealed partial class ObjectParser
     private const string StructOpsLinkSection = ".struct_ops.link";
 
     /// <summary>A struct_ops variable: its map, where it lies in its ELF section, and its struct in the object's BTF.</summary>
-    private readonly record struct StructOpsSlot(MapSpec Map, int SectionIndex, uint Offset, BtfComposite Type, List<StructOpsFunction> Functions);
+    private readonly record struct StructOpsSlot(MapSpec Map, int SectionIndex, uint Offset, BtfComposite Type, ValueList<StructOpsFunction> Functions);
 
     // The core's own list, not List<StructOpsSlot> (JIT-compiled at the first load of every session; see ValueList).
     private readonly ValueList<StructOpsSlot> _structOpsSlots = new();
@@ -73,7 +73,7 @@ internal sealed partial class ObjectParser
                     },
                 };
                 AddMap(map, section.Name, where);
-                _structOpsSlots.Add(new StructOpsSlot(map, i, vi.Offset, composite, new List<StructOpsFunction>()));
+                _structOpsSlots.Add(new StructOpsSlot(map, i, vi.Offset, composite, new ValueList<StructOpsFunction>()));
             }
         }
     }
@@ -131,14 +131,19 @@ internal sealed partial class ObjectParser
                     throw Fail($"program '{program.Name}' is already member #{earlier.Member} of struct_ops '{earlier.Map}'; a program can implement only one member of one struct type");
                 assigned[program.Name] = (slot.Map.StructOps!.TypeId, memberIndex, slot.Map.Name);
                 program.ExpectedAttachType = (BpfAttachType)memberIndex;
-                slot.Functions.RemoveAll(f => f.MemberIndex == memberIndex);
-                slot.Functions.Add(new StructOpsFunction(memberIndex, member.Name, program.Name));
+                // A later relocation of the same member replaces the earlier one (at most one entry per member).
+                var implemented = new StructOpsFunction(memberIndex, member.Name, program.Name);
+                int existing = -1;
+                for (int f = 0; f < slot.Functions.Count; f++)
+                    if (slot.Functions[f].MemberIndex == memberIndex) { existing = f; break; }
+                if (existing >= 0) slot.Functions[existing] = implemented;
+                else slot.Functions.Add(implemented);
             }
         }
         foreach (var slot in _structOpsSlots)
         {
-            slot.Functions.Sort((a, b) => a.MemberIndex.CompareTo(b.MemberIndex));
-            slot.Map.StructOps!.Functions = slot.Functions.ToImmutableArray();
+            slot.Functions.Sort(static (a, b) => a.MemberIndex.CompareTo(b.MemberIndex));
+            slot.Map.StructOps!.FunctionArray = slot.Functions.DrainToArray();
         }
     }
 }

@@ -34,7 +34,7 @@ internal sealed class StructOpsLoader
             if (map.StructOps is null) continue;
             var objectBtf = spec.Btf ?? throw new BpfLoadException(spec.Path, $"map '{map.Name}'", "struct_ops maps need the object's BTF");
             kernel ??= KernelBtf.GetVmlinux();
-            foreach (var f in map.StructOps.Functions)
+            foreach (var f in map.StructOps.FunctionArray)
             {
                 if (!spec.Programs.ContainsKey(f.ProgramName))
                     throw new BpfLoadException(spec.Path, $"map '{map.Name}'", $"member '{f.MemberName}' points at program '{f.ProgramName}', which is not in the collection");

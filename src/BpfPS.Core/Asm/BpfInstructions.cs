@@ -17,7 +17,17 @@ public static class BpfInstructions
     {
         if (bytes.Length % Size != 0)
             throw new BpfFormatException($"code size {bytes.Length} is not a multiple of {Size}", file, section, bytes.Length - bytes.Length % Size);
-        return MemoryMarshal.Cast<byte, BpfInstruction>(bytes).ToArray();
+        // A byte copy into the new array, not MemoryMarshal.Cast<byte, BpfInstruction>(bytes).ToArray(): the generic span
+        // methods over BpfInstruction cannot be precompiled into this ReadyToRun assembly and were JIT-compiled at the
+        // first parse of every session.
+        if (bytes.IsEmpty) return Collections.ValueList<BpfInstruction>.Empty;
+        var instructions = new BpfInstruction[bytes.Length / Size];
+        unsafe
+        {
+            fixed (BpfInstruction* target = instructions)
+                bytes.CopyTo(new Span<byte>(target, bytes.Length));
+        }
+        return instructions;
     }
 
     /// <summary>The kernel's byte layout of instructions (no copy).</summary>

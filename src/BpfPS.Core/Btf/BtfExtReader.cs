@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.Btf;
 
@@ -27,9 +27,10 @@ internal ref struct BtfExtReader
 
     private sealed class Builder
     {
-        public readonly ImmutableArray<BtfFuncInfo>.Builder Funcs = ImmutableArray.CreateBuilder<BtfFuncInfo>();
-        public readonly ImmutableArray<BtfLineInfo>.Builder Lines = ImmutableArray.CreateBuilder<BtfLineInfo>();
-        public readonly ImmutableArray<CoreRelocation>.Builder Relos = ImmutableArray.CreateBuilder<CoreRelocation>();
+        // The core's own list, not ImmutableArray builders: see ValueList.
+        public readonly ValueList<BtfFuncInfo> Funcs = new();
+        public readonly ValueList<BtfLineInfo> Lines = new();
+        public readonly ValueList<CoreRelocation> Relos = new();
     }
 
     public BtfExt Read()
@@ -52,17 +53,17 @@ internal ref struct BtfExtReader
         if (headerLength >= HeaderWithCoreRelo)
             ReadInfo(headerLength, 24, "core_relo", MinCoreRelo, ReadCoreRelo, static (b, n) => Reserve(b.Relos, n));
 
-        var sections = ImmutableDictionary.CreateBuilder<string, BtfExtSection>(StringComparer.Ordinal);
+        var sections = new Dictionary<string, BtfExtSection>(_sections.Count, StringComparer.Ordinal);
         foreach (var (name, b) in _sections)
-            sections[name] = new BtfExtSection(name, b.Funcs.DrainToImmutable(), b.Lines.DrainToImmutable(), b.Relos.DrainToImmutable());
-        return new BtfExt(sections.ToImmutable(), funcSize == 0 ? MinFuncInfo : funcSize, lineSize == 0 ? MinLineInfo : lineSize);
+            sections[name] = new BtfExtSection(name, b.Funcs.DrainToArray(), b.Lines.DrainToArray(), b.Relos.DrainToArray());
+        return new BtfExt(sections, funcSize == 0 ? MinFuncInfo : funcSize, lineSize == 0 ? MinLineInfo : lineSize);
     }
 
     private delegate void RecordReader(ref BtfExtReader reader, Builder section, int at);
 
     // Blocks state their record count up front (checked against the bytes before this runs): sizing the builder exactly
-    // means no regrowth and lets DrainToImmutable hand over its array without a copy.
-    private static void Reserve<T>(ImmutableArray<T>.Builder builder, uint count) =>
+    // means no regrowth and lets DrainToArray hand over its array without a copy.
+    private static void Reserve<T>(ValueList<T> builder, uint count) =>
         builder.Capacity = Math.Max(builder.Capacity, builder.Count + (int)count);
 
     /// <summary>Reads one info block whose off/len sit at <paramref name="fieldAt"/>; returns its record size (0 if empty).</summary>

@@ -372,12 +372,18 @@ internal readonly struct BtfIdRange(uint[]? ids, int start, int length)
     public void CopyTo(Span<uint> destination) => ids.AsSpan(start, length).CopyTo(destination);
 
     /// <summary>A read-only list over this range, sharing the index's array.</summary>
-    public IReadOnlyList<uint> ToList() => length == 0 ? Array.Empty<uint>() : new BtfIdList(ids!, start, length);
+    public IReadOnlyList<uint> ToList() => length == 0 ? BtfIdList.Empty : new BtfIdList(ids!, start, length);
 }
 
 /// <summary>A read-only window on type ids (an index range or a merged array); the caller cannot reach the array.</summary>
 internal sealed class BtfIdList(uint[] ids, int start, int count) : IReadOnlyList<uint>
 {
+    /// <summary>
+    /// The empty list. Not Array.Empty&lt;uint&gt;(): that generic method and enumerating a uint[] through IEnumerable
+    /// (SZArrayHelper) are framework code ReadyToRun cannot precompile here, JIT-compiled at the first load of a session.
+    /// </summary>
+    public static readonly BtfIdList Empty = new(new uint[0], 0, 0);
+
     public int Count => count;
 
     public uint this[int index] => (uint)index < (uint)count ? ids[start + index] : throw new ArgumentOutOfRangeException(nameof(index));

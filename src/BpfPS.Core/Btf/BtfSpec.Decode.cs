@@ -185,7 +185,7 @@ public sealed partial class BtfSpec
                 var variables = new BtfVarSecInfo[vlen];
                 for (int i = 0, v = data; i < vlen; i++, v += 12)
                     variables[i] = new BtfVarSecInfo(CheckedRef(id, BtfWire.U32(raw, v), v), BtfWire.U32(raw, v + 4), BtfWire.U32(raw, v + 8));
-                return new BtfDatasec(this, id, name, sizeOrType, ImmutableCollectionsMarshal.AsImmutableArray(variables));
+                return new BtfDatasec(this, id, name, sizeOrType, variables);
             }
             case BtfKind.DeclTag:
             {

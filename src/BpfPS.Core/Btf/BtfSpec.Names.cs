@@ -55,7 +55,7 @@ public sealed partial class BtfSpec
     private IReadOnlyList<uint> Find(ReadOnlySpan<char> name, bool exact)
     {
         if (name.IsEmpty)
-            return Array.Empty<uint>();
+            return BtfIdList.Empty;
         int max = Encoding.UTF8.GetMaxByteCount(name.Length);
         Span<byte> utf8 = max <= StackNameBytes ? stackalloc byte[StackNameBytes] : new byte[max];
         utf8 = utf8[..Encoding.UTF8.GetBytes(name, utf8)];

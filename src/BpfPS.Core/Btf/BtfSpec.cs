@@ -131,7 +131,11 @@ public sealed partial class BtfSpec
                     $"type [{n + 1}] ({(BtfKind)kind}, vlen {info & 0xffff}) needs {next - off - BtfWire.TypeSize} bytes after its header, only {end - off - BtfWire.TypeSize} remain",
                     source, BtfWire.TypePart, off);
             if (n == offsets.Length)
-                Array.Resize(ref offsets, offsets.Length * 2);
+            {
+                var grown = new uint[offsets.Length * 2]; // not Array.Resize<uint>: JIT-compiled at a session's first use
+                Array.Copy(offsets, grown, n);
+                offsets = grown;
+            }
             offsets[n++] = (uint)off;
             off = (int)next;
         }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 
 namespace BpfPS.Core.Btf;
 
@@ -170,11 +171,21 @@ public readonly record struct BtfVarSecInfo(uint TypeId, uint Offset, uint Size)
 
 public sealed class BtfDatasec : BtfType
 {
-    public BtfDatasec(BtfSpec spec, uint id, string name, uint size, ImmutableArray<BtfVarSecInfo> variables) : base(spec, id, name)
-    { ByteSize = size; Variables = variables; }
+    public BtfDatasec(BtfSpec spec, uint id, string name, uint size, ImmutableArray<BtfVarSecInfo> variables)
+        : this(spec, id, name, size, ImmutableCollectionsMarshal.AsArray(variables) ?? new BtfVarSecInfo[0])
+    {
+    }
+
+    internal BtfDatasec(BtfSpec spec, uint id, string name, uint size, BtfVarSecInfo[] variables) : base(spec, id, name)
+    { ByteSize = size; VariableArray = variables; }
     public uint ByteSize { get; }
     public override uint? Size => ByteSize;
-    public ImmutableArray<BtfVarSecInfo> Variables { get; }
+    public ImmutableArray<BtfVarSecInfo> Variables => ImmutableCollectionsMarshal.AsImmutableArray(VariableArray);
+    /// <summary>
+    /// What the loader reads (<see cref="Variables"/> wraps it without a copy): ImmutableArray members over BtfVarSecInfo
+    /// were JIT-compiled at the first load of every session, as ReadyToRun cannot precompile them here.
+    /// </summary>
+    internal BtfVarSecInfo[] VariableArray { get; }
     public override BtfKind Kind => BtfKind.Datasec;
 }
 

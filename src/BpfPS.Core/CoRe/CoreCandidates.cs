@@ -1,4 +1,5 @@
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.CoRe;
 
@@ -21,7 +22,7 @@ internal sealed class CoreCandidateList(CoreCandidate[] items)
     public static CoreCandidateList Find(BtfType localType, IReadOnlyList<BtfSpec> targets)
     {
         var essential = CoreNames.Essential(localType.Name);
-        List<CoreCandidate>? found = null;
+        ValueList<CoreCandidate>? found = null; // not List<CoreCandidate>: see ValueList
         for (int t = 0; t < targets.Count; t++)
         {
             var target = targets[t];
@@ -33,11 +34,11 @@ internal sealed class CoreCandidateList(CoreCandidate[] items)
                 uint id = ids[i];
                 if (id < firstOwnId || !CoreBtf.KindsCompatible(target.GetKind(id), localType.Kind))
                     continue;
-                (found ??= []).Add(new CoreCandidate(target, id));
+                (found ??= new ValueList<CoreCandidate>()).Add(new CoreCandidate(target, id));
             }
             if (t == 0 && found is not null)
                 break;
         }
-        return found is null ? new CoreCandidateList([]) : new CoreCandidateList([.. found]);
+        return new CoreCandidateList(found is null ? ValueList<CoreCandidate>.Empty : found.DrainToArray());
     }
 }

@@ -17,7 +17,7 @@ internal static class CoreInstructionPatcher
 
     /// <summary>Applies <paramref name="outcome"/> at <paramref name="index"/>; returns true if the instruction was poisoned.</summary>
     /// <exception cref="CoreRelocationException">The instruction is not relocatable or does not hold the expected local value.</exception>
-    public static bool Patch(Span<BpfInstruction> instructions, int index, in CoreRelocationOutcome outcome)
+    public static bool Patch(BpfInstruction[] instructions, int index, in CoreRelocationOutcome outcome)
     {
         ref var instruction = ref instructions[index];
         if (outcome.Poison)
@@ -79,7 +79,7 @@ internal static class CoreInstructionPatcher
     /// Turns the instruction into a call of a helper that does not exist, so the verifier rejects it only if it is reachable.
     /// Both halves of a ld_imm64 are poisoned so the verifier does not trip over a stray second half first.
     /// </summary>
-    public static void Poison(Span<BpfInstruction> instructions, int index)
+    public static void Poison(BpfInstruction[] instructions, int index)
     {
         if (instructions[index].IsLoadImm64 && index + 1 < instructions.Length)
             instructions[index + 1] = PoisonInstruction;

@@ -15,7 +15,8 @@ internal sealed class CoreRelocationSession
     [ThreadStatic]
     private static CoreRelocationSession? s_cached;
 
-    private readonly Dictionary<uint, CoreCandidateList> _candidates = [];
+    // Keyed by the type id as an int: see CoreRelocationCache's candidates.
+    private readonly Dictionary<int, CoreCandidateList> _candidates = [];
     private readonly CoreAccessSpec _localSpec = new();
     private CoreAccessSpec _candidateSpec = new();
     private CoreAccessSpec _chosenSpec = new();
@@ -48,7 +49,7 @@ internal sealed class CoreRelocationSession
         s_cached = this;
     }
 
-    public CoreRelocationResult Apply(Span<BpfInstruction> instructions, in CoreRelocation relocation, int number)
+    public CoreRelocationResult Apply(BpfInstruction[] instructions, in CoreRelocation relocation, int number)
     {
         try
         {
@@ -63,7 +64,7 @@ internal sealed class CoreRelocationSession
         }
     }
 
-    private CoreRelocationResult ApplyOne(Span<BpfInstruction> instructions, in CoreRelocation relocation)
+    private CoreRelocationResult ApplyOne(BpfInstruction[] instructions, in CoreRelocation relocation)
     {
         if (!relocation.Kind.IsKnown())
             throw new CoreRelocationException($"unknown relocation kind {(uint)relocation.Kind}");
@@ -150,10 +151,10 @@ internal sealed class CoreRelocationSession
 
     private CoreCandidateList GetCandidates(BtfType localType)
     {
-        if (!_candidates.TryGetValue(localType.Id, out var list))
+        if (!_candidates.TryGetValue(unchecked((int)localType.Id), out var list))
         {
             list = _cache is not null ? _cache.Candidates(localType) : CoreCandidateList.Find(localType, _targets);
-            _candidates.Add(localType.Id, list);
+            _candidates.Add(unchecked((int)localType.Id), list);
         }
         return list;
     }

@@ -23,6 +23,8 @@ public readonly record struct CoreRelocationResult(
 /// <summary>Applies CO-RE relocations against target BTF through read-only lookups (targets are never copied or changed).</summary>
 public static partial class CoreRelocator
 {
+    internal static readonly CoreRelocationResult[] NoResults = new CoreRelocationResult[0];
+
     /// <summary>
     /// Patches <paramref name="instructions"/> in place for every relocation, like libbpf's bpf_core_apply_relo_insn.
     /// Unresolvable relocations poison their instruction (call 0xbad2310) rather than fail; existence checks answer 0.
@@ -38,16 +40,31 @@ public static partial class CoreRelocator
     /// <exception cref="BpfFormatException">A relocation that is malformed (bad access string, bad type id, instruction mismatch).</exception>
     /// <exception cref="ArgumentException"><paramref name="targets"/> is empty but a relocation needs a target.</exception>
     public static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, ReadOnlySpan<CoreRelocation> relocations,
-        BtfSpec local, IReadOnlyList<BtfSpec> targets) => Apply(instructions, relocations, local, targets, null);
+        BtfSpec local, IReadOnlyList<BtfSpec> targets)
+    {
+        var copy = instructions.ToArray();
+        try
+        {
+            return ImmutableCollectionsMarshal.AsImmutableArray(Apply(copy, relocations.ToArray(), local, targets, null));
+        }
+        finally
+        {
+            copy.CopyTo(instructions); // what was patched before a failure stays patched, as documented
+        }
+    }
 
-    /// <summary><see cref="Apply(Span{BpfInstruction}, ReadOnlySpan{CoreRelocation}, BtfSpec, IReadOnlyList{BtfSpec})"/> sharing what it finds with the other programs of one load.</summary>
-    internal static ImmutableArray<CoreRelocationResult> Apply(Span<BpfInstruction> instructions, ReadOnlySpan<CoreRelocation> relocations,
+    /// <summary>
+    /// <see cref="Apply(Span{BpfInstruction}, ReadOnlySpan{CoreRelocation}, BtfSpec, IReadOnlyList{BtfSpec})"/> sharing what it
+    /// finds with the other programs of one load. It takes arrays: spans over the instructions and records would be created
+    /// by framework code the JIT compiles at the first load of every session.
+    /// </summary>
+    internal static CoreRelocationResult[] Apply(BpfInstruction[] instructions, CoreRelocation[] relocations,
         BtfSpec local, IReadOnlyList<BtfSpec> targets, CoreRelocationCache? cache)
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(targets);
-        if (relocations.IsEmpty)
-            return ImmutableArray<CoreRelocationResult>.Empty;
+        if (relocations.Length == 0)
+            return NoResults;
 
         var session = CoreRelocationSession.Rent(local, targets, cache);
         try
@@ -55,7 +72,7 @@ public static partial class CoreRelocator
             var results = new CoreRelocationResult[relocations.Length];
             for (int i = 0; i < relocations.Length; i++)
                 results[i] = session.Apply(instructions, relocations[i], i);
-            return ImmutableCollectionsMarshal.AsImmutableArray(results);
+            return results;
         }
         finally
         {

@@ -32,6 +32,11 @@ public sealed class ElfFile
     public IReadOnlyList<ElfSection> Sections => _sections;
     /// <summary>.symtab entries in order; index 0 is the null symbol. Empty when the object has no symbol table.</summary>
     public IReadOnlyList<ElfSymbol> Symbols => _symbols;
+
+    // The parser indexes these arrays: IReadOnlyList over an array of the core's structs dispatches to framework generics
+    // (SZArrayHelper) that ReadyToRun cannot precompile here, JIT-compiled at the first parse of every session.
+    internal ElfSection[] SectionArray => _sections;
+    internal ElfSymbol[] SymbolArray => _symbols;
     /// <summary>Index of the SHT_SYMTAB section, or 0 when there is none.</summary>
     public int SymbolTableIndex { get; }
 

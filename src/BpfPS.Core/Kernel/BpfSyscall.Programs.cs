@@ -24,8 +24,13 @@ public static unsafe partial class BpfSyscall
     public static ProgramLoadResult ProgramLoad(ProgramLoadRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var funcInfo = FuncInfoBytes(request.FuncInfos.Span);
-        var lineInfo = LineInfoBytes(request.LineInfos.Span);
+        // The records go to the kernel as they are when their layout is the kernel's (see FuncInfoBytes), else as copies.
+        // Arrays and pointers, not spans: span members over these record structs would be JIT-compiled at the first load.
+        var instructions = request.InstructionArray;
+        var funcInfos = request.FuncInfoArray;
+        var lineInfos = request.LineInfoArray;
+        byte[]? funcInfoCopy = FuncInfosAsTheyAre ? null : MarshalFuncInfos(funcInfos);
+        byte[]? lineInfoCopy = LineInfosAsTheyAre ? null : MarshalLineInfos(lineInfos);
         byte[] license = NulTerminated(request.License);
 
         using var btf = request.ProgramBtf is null ? default : request.ProgramBtf.Lease();
@@ -40,7 +45,7 @@ public static unsafe partial class BpfSyscall
             var attr = new ProgLoadAttr
             {
                 ProgType = (uint)request.Type,
-                InsnCount = (uint)request.Instructions.Length,
+                InsnCount = (uint)instructions.Length,
                 LogLevel = logLevel,
                 KernVersion = request.KernelVersion,
                 ProgFlags = request.Flags,
@@ -52,25 +57,29 @@ public static unsafe partial class BpfSyscall
             if (request.AttachBtfObject is not null) attr.AttachBtfObjFd = (uint)attachObj.Value;
 
             int fd, errno;
-            fixed (BpfInstruction* insns = request.Instructions.Span)
+            fixed (BpfInstruction* insns = instructions)
             fixed (byte* lic = license)
             fixed (byte* log = logBuffer)
-            fixed (byte* fi = funcInfo)
-            fixed (byte* li = lineInfo)
-            fixed (int* fds = request.FdArray.Span)
+            fixed (BtfFuncInfo* fiRecords = funcInfos)
+            fixed (byte* fiCopy = funcInfoCopy)
+            fixed (BtfLineInfo* liRecords = lineInfos)
+            fixed (byte* liCopy = lineInfoCopy)
+            fixed (int* fds = request.FdArrayArray)
             {
+                byte* fi = funcInfoCopy is null ? (byte*)fiRecords : fiCopy;
+                byte* li = lineInfoCopy is null ? (byte*)liRecords : liCopy;
                 attr.Insns = Address(insns);
                 attr.License = Address(lic);
                 if (logLevel != 0) { attr.LogBuf = Address(log); attr.LogSize = (uint)logBuffer!.Length; }
-                if (request.ProgramBtf is not null && funcInfo.Length > 0)
+                if (request.ProgramBtf is not null && funcInfos.Length > 0)
                 {
-                    attr.FuncInfo = Address(fi); attr.FuncInfoRecSize = FuncInfoRecordSize; attr.FuncInfoCount = (uint)request.FuncInfos.Length;
+                    attr.FuncInfo = Address(fi); attr.FuncInfoRecSize = FuncInfoRecordSize; attr.FuncInfoCount = (uint)funcInfos.Length;
                 }
-                if (request.ProgramBtf is not null && lineInfo.Length > 0)
+                if (request.ProgramBtf is not null && lineInfos.Length > 0)
                 {
-                    attr.LineInfo = Address(li); attr.LineInfoRecSize = LineInfoRecordSize; attr.LineInfoCount = (uint)request.LineInfos.Length;
+                    attr.LineInfo = Address(li); attr.LineInfoRecSize = LineInfoRecordSize; attr.LineInfoCount = (uint)lineInfos.Length;
                 }
-                if (!request.FdArray.IsEmpty) attr.FdArray = Address(fds);
+                if (request.FdArrayArray.Length != 0) attr.FdArray = Address(fds);
 
                 int attempt = 0;
                 do fd = Invoke(BpfCommand.ProgLoad, ref attr, out errno);
@@ -139,11 +148,17 @@ public static unsafe partial class BpfSyscall
     /// are, without a copy per program; otherwise they are copied field by field.
     /// </summary>
     internal static ReadOnlySpan<byte> FuncInfoBytes(ReadOnlySpan<BtfFuncInfo> infos) =>
-        BitConverter.IsLittleEndian && Unsafe.SizeOf<BtfFuncInfo>() == FuncInfoRecordSize ? MemoryMarshal.AsBytes(infos) : MarshalFuncInfos(infos);
+        FuncInfosAsTheyAre ? MemoryMarshal.AsBytes(infos) : MarshalFuncInfos(infos);
 
     /// <summary>The records as bpf_line_info bytes; see <see cref="FuncInfoBytes"/>.</summary>
     internal static ReadOnlySpan<byte> LineInfoBytes(ReadOnlySpan<BtfLineInfo> infos) =>
-        BitConverter.IsLittleEndian && Unsafe.SizeOf<BtfLineInfo>() == LineInfoRecordSize ? MemoryMarshal.AsBytes(infos) : MarshalLineInfos(infos);
+        LineInfosAsTheyAre ? MemoryMarshal.AsBytes(infos) : MarshalLineInfos(infos);
+
+    /// <summary>Whether <see cref="BtfFuncInfo"/> records are bpf_func_info bytes as they are (PROG_LOAD then passes them uncopied).</summary>
+    internal static bool FuncInfosAsTheyAre => BitConverter.IsLittleEndian && sizeof(BtfFuncInfo) == FuncInfoRecordSize;
+
+    /// <summary>Whether <see cref="BtfLineInfo"/> records are bpf_line_info bytes as they are.</summary>
+    internal static bool LineInfosAsTheyAre => BitConverter.IsLittleEndian && sizeof(BtfLineInfo) == LineInfoRecordSize;
 
     internal static byte[] MarshalFuncInfos(ReadOnlySpan<BtfFuncInfo> infos)
     {

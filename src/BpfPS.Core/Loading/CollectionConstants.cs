@@ -50,7 +50,7 @@ internal static class CollectionConstants
             if (!map.IsInternal || !map.SectionName.StartsWith(".rodata", StringComparison.Ordinal)) continue;
             var datasec = FindDatasec(btf, map);
             if (datasec is null) continue; // e.g. .rodata.str1.1: string literals without BTF
-            foreach (var v in datasec.Variables)
+            foreach (var v in datasec.VariableArray)
                 if (btf.GetType(v.TypeId) is BtfVar variable)
                     variables.TryAdd(variable.Name, new Place(mapName, v.Offset, v.Size, variable.TypeId));
         }

@@ -62,22 +62,24 @@ internal sealed class CollectionLoader
                 throw new BpfLoadException(_spec.Path, $"program '{p.Name}'", $"has no program type; check its ELF section name '{p.SectionName}'");
 
         var pure = ProgramRelocator.CreateEnvironment(_spec, _options);
-        var ksyms = pure.Ksyms;
+        var ksyms = (KsymTable)pure.Ksyms; // CreateEnvironment's table (the core's own type: see KsymTable)
         var environment = new RelocationEnvironment { Targets = pure.Targets, Ksyms = ksyms, ModuleBtfFd = index => ModuleBtfFd(index).Value };
         var coreCache = ProgramRelocator.CreateCoreCache(_spec, environment);
         var relocated = new Dictionary<string, RelocatedProgram>(StringComparer.Ordinal);
-        var attachTargets = new Dictionary<string, (uint Id, int Module)>(StringComparer.Ordinal);
+        var inObjectOrder = toLoad.Values.ToArray();
+        var attachTargets = new AttachTarget[inObjectOrder.Length]; // in object order, like inObjectOrder
         _structOps = StructOpsLoader.Prepare(_spec);
+        int at = 0;
         foreach (var (name, program) in toLoad)
         {
             relocated[name] = ProgramRelocator.Relocate(_spec, program, environment, applyMapReferences: false, coreCache); // fds come later
-            attachTargets[name] = _structOps.TryGetAttach(name, out uint structOpsType, out _) ? (structOpsType, -1) : ResolveAttachTarget(program);
+            attachTargets[at++] = _structOps.TryGetAttach(name, out uint structOpsType, out _) ? new AttachTarget(structOpsType, -1) : ResolveAttachTarget(program);
         }
         var initialValues = _options.Constants is { } constants ? CollectionConstants.Apply(_spec, constants) : [];
         foreach (var (name, map) in _spec.Maps)
             if (map.IsInternal && map.SectionName == ".kconfig")
                 initialValues[name] = KernelConfigExterns.Build(_spec, map, VirtualKconfigValue, () => _options.KernelConfig ?? KernelConfig.ReadSystem());
-        var fdArray = BuildFdArray(ksyms.Values);
+        var fdArray = BuildFdArray(ksyms);
 
         // 2. Kernel objects, each recorded for rollback as soon as it exists.
         var btf = LoadBtf(toLoad.Values);
@@ -88,7 +90,7 @@ internal sealed class CollectionLoader
             if (map.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps && !map.IsReusedPin)
                 FillSlots(map, target => maps.TryGetValue(target, out var m) ? m.Fd : null, "map");
 
-        var programs = LoadPrograms(toLoad.Values.ToArray(), relocated, attachTargets, btf, maps, fdArray);
+        var programs = LoadPrograms(inObjectOrder, relocated, attachTargets, btf, maps, fdArray);
         int done = programs.Count;
         foreach (var map in maps.Values)
             if (map.Type == BpfMapType.ProgArray)
@@ -212,7 +214,10 @@ internal sealed class CollectionLoader
     }
 
     /// <summary>libbpf bpf_object__create_map: BTF key/value types where the map type allows them, inner map from a template.</summary>
-    private (BpfFd Fd, uint KeyTypeId, uint ValueTypeId) CreateKernelMap(MapSpec spec, MapDefinition definition, string kernelName, BpfFd? btf)
+    /// <summary>A created map and the BTF key/value type ids it was created with (0 without BTF); not a ValueTuple (JIT-compiled).</summary>
+    private readonly record struct CreatedMap(BpfFd Fd, uint KeyTypeId, uint ValueTypeId);
+
+    private CreatedMap CreateKernelMap(MapSpec spec, MapDefinition definition, string kernelName, BpfFd? btf)
     {
         bool withBtf = btf is not null && TakesBtfTypes(spec.Type) && (spec.KeyTypeId | spec.ValueTypeId) != 0;
         BpfFd? innerTemplate = null;
@@ -230,12 +235,12 @@ internal sealed class CollectionLoader
 
             try
             {
-                return (Track(Create(withBtf)), withBtf ? spec.KeyTypeId : 0, withBtf ? spec.ValueTypeId : 0);
+                return new CreatedMap(Track(Create(withBtf)), withBtf ? spec.KeyTypeId : 0, withBtf ? spec.ValueTypeId : 0);
             }
             catch (BpfSyscallException) when (withBtf)
             {
                 // libbpf: "Error in bpf_create_map_xattr ... Retrying without BTF."
-                return (Track(Create(false)), 0, 0);
+                return new CreatedMap(Track(Create(false)), 0, 0);
             }
         }
         finally
@@ -269,7 +274,7 @@ internal sealed class CollectionLoader
     {
         Span<byte> key = stackalloc byte[4];
         Span<byte> value = stackalloc byte[4];
-        foreach (var entry in map.Spec.Contents)
+        foreach (var entry in map.Spec.ContentArray)
         {
             if (fdOf(entry.TargetName) is null && skipped?.Contains(entry.TargetName) == true)
                 throw new BpfLoadException(_spec.Path, $"map '{map.Name}'", $"slot {entry.Index} names program '{entry.TargetName}', which this load skips: load that program too",
@@ -296,7 +301,7 @@ internal sealed class CollectionLoader
     /// (see <see cref="ParallelLoad"/> for what stays as in a one-by-one load). Progress is reported on this thread.
     /// </summary>
     private OrderedDictionary<string, LoadedProgram> LoadPrograms(ProgramSpec[] inObjectOrder, Dictionary<string, RelocatedProgram> relocated,
-        Dictionary<string, (uint Id, int Module)> attachTargets, BpfFd? btf, OrderedDictionary<string, LoadedMap> maps, int[] fdArray)
+        AttachTarget[] attachTargets, BpfFd? btf, OrderedDictionary<string, LoadedMap> maps, int[] fdArray)
     {
         // Load order: object order, each program after the programs of the object it needs (positions k in that order).
         var needs = new int[inObjectOrder.Length][];
@@ -313,9 +318,12 @@ internal sealed class CollectionLoader
             specs = order.Select(i => inObjectOrder[i]).ToArray();
             for (int k = 0; k < order.Length; k++) orderOf[order[k]] = k;
             for (int k = 0; k < specs.Length; k++) needs[k] = Needed(specs[k]).Select(i => orderOf[i]).ToArray();
+            var inLoadOrder = new AttachTarget[attachTargets.Length];
+            for (int k = 0; k < order.Length; k++) inLoadOrder[k] = attachTargets[order[k]];
+            attachTargets = inLoadOrder;
         }
 
-        foreach (var attach in attachTargets.Values)
+        foreach (var attach in attachTargets)
             if (attach.Module >= 0) ModuleBtfFd(attach.Module); // opened here, once: the workers only read them
         int total = specs.Length, done = 0;
         if (total > 0) _options.Progress?.Report(new LoadProgress(0, total, specs[0].Name));
@@ -326,7 +334,7 @@ internal sealed class CollectionLoader
             k =>
             {
                 using var counting = SyscallStats.CountOn(stats);
-                return LoadProgram(specs[k], relocated[specs[k].Name], attachTargets[specs[k].Name], btf, maps, fdArray);
+                return LoadProgram(specs[k], relocated[specs[k].Name], attachTargets[k], btf, maps, fdArray);
             },
             (_, _) =>
             {
@@ -337,14 +345,12 @@ internal sealed class CollectionLoader
         return programs;
     }
 
-    private LoadedProgram LoadProgram(ProgramSpec program, RelocatedProgram relocated, (uint Id, int Module) attach, BpfFd? btf,
+    private LoadedProgram LoadProgram(ProgramSpec program, RelocatedProgram relocated, AttachTarget attach, BpfFd? btf,
         IReadOnlyDictionary<string, LoadedMap> maps, int[] fdArray)
     {
         ProgramRelocator.ApplyMapReferences(_spec, program, relocated.Instructions, name => maps[name].Fd.Value);
-        var request = new ProgramLoadRequest
+        var request = new ProgramLoadRequest(program.Type, relocated.Instructions, btf is null ? null : program.FuncInfoArray, btf is null ? null : program.LineInfoArray)
         {
-            Type = program.Type,
-            Instructions = relocated.Instructions,
             License = program.License.Length > 0 ? program.License : _spec.License,
             Name = program.Name,
             ExpectedAttachType = _structOps!.TryGetAttach(program.Name, out _, out var member) ? member : program.ExpectedAttachType,
@@ -353,11 +359,9 @@ internal sealed class CollectionLoader
             LogLevel = (uint)_options.LogLevel,
             LogSize = LogSize,
             ProgramBtf = btf,
-            FuncInfos = btf is null ? default : program.FuncInfos.AsMemory(),
-            LineInfos = btf is null ? default : program.LineInfos.AsMemory(),
             AttachBtfId = attach.Id,
             AttachBtfObject = attach.Module >= 0 ? ModuleBtfFd(attach.Module) : null,
-            FdArray = fdArray,
+            FdArrayArray = fdArray,
         };
 
         ProgramLoadResult result;
@@ -371,7 +375,7 @@ internal sealed class CollectionLoader
         }
         var fd = Track(result.Fd);
         BindReadOnlyData(fd, maps);
-        return new LoadedProgram(program, fd, relocated.Instructions, result.VerifierLog, relocated.CoreRelocations, attach.Id);
+        return new LoadedProgram(program, fd, relocated.Instructions, result.VerifierLog, relocated.CoreRelocationArray, attach.Id);
     }
 
     /// <summary>
@@ -412,9 +416,9 @@ internal sealed class CollectionLoader
     /// attach_btf_id for BTF-attached programs (libbpf SEC_ATTACH_BTF): the kernel type "&lt;prefix&gt;&lt;target&gt;" looked up
     /// in vmlinux, then in modules.
     /// </summary>
-    private (uint Id, int Module) ResolveAttachTarget(ProgramSpec program)
+    private AttachTarget ResolveAttachTarget(ProgramSpec program)
     {
-        if (program.AttachTo is null || program.Type is not (BpfProgramType.Tracing or BpfProgramType.Lsm or BpfProgramType.Ext)) return (0, -1);
+        if (program.AttachTo is null || program.Type is not (BpfProgramType.Tracing or BpfProgramType.Lsm or BpfProgramType.Ext)) return new AttachTarget(0, -1);
         if (program.Type == BpfProgramType.Ext)
             throw new BpfLoadException(_spec.Path, $"program '{program.Name}'", "freplace programs attach to another BPF program, which BpfPS cannot set yet");
         var (prefix, kind) = program.ExpectedAttachType switch
@@ -427,19 +431,25 @@ internal sealed class CollectionLoader
         var (spec, id, module) = KsymResolver.Find(prefix + program.AttachTo, kind, Vmlinux, Modules);
         if (spec is null)
             throw new BpfLoadException(_spec.Path, $"program '{program.Name}'", $"attach target {kind} '{prefix}{program.AttachTo}' not found in kernel BTF");
-        return (id, module);
+        return new AttachTarget(id, module);
     }
 
     /// <summary>fd_array for kfuncs in modules: slot 0 unused (libbpf), slot i+1 the BTF fd of module i.</summary>
-    private int[] BuildFdArray(IEnumerable<ResolvedKsym> ksyms)
+    private int[] BuildFdArray(KsymTable ksyms)
     {
         int highest = -1;
-        foreach (var k in ksyms)
+        for (int i = 0; i < ksyms.Count; i++)
+        {
+            ref readonly var k = ref ksyms.At(i);
             if (k.Kind == KsymKind.Function && k.IsResolved) highest = Math.Max(highest, k.ModuleIndex);
+        }
         if (highest < 0) return [];
         var fds = new int[highest + 2];
-        foreach (var k in ksyms)
+        for (int i = 0; i < ksyms.Count; i++)
+        {
+            ref readonly var k = ref ksyms.At(i);
             if (k.Kind == KsymKind.Function && k.IsResolved && k.ModuleIndex >= 0) fds[k.ModuleIndex + 1] = ModuleBtfFd(k.ModuleIndex).Value;
+        }
         return fds;
     }
 
@@ -472,9 +482,24 @@ internal sealed class CollectionLoader
     };
 
     /// <summary>The running kernel's LINUX_VERSION_CODE, read once per process (the release cannot change under us).</summary>
-    private static uint RunningKernelVersion() => s_runningKernelVersion.Value;
+    private static uint RunningKernelVersion()
+    {
+        // Not a Lazy<uint>: its methods are JIT-compiled at the first load of every session. Two threads may both read the
+        // release; they find the same value.
+        long known = Volatile.Read(ref s_runningKernelVersion);
+        if (known >= 0) return (uint)known;
+        uint version = KernelConfig.VersionCode(KernelConfig.KernelRelease());
+        Volatile.Write(ref s_runningKernelVersion, version);
+        return version;
+    }
 
-    private static readonly Lazy<uint> s_runningKernelVersion = new(() => KernelConfig.VersionCode(KernelConfig.KernelRelease()));
+    private static long s_runningKernelVersion = -1;
+
+    /// <summary>
+    /// A program's attach_btf_id and the module whose BTF holds it (-1: vmlinux). Kept in arrays by program position: a
+    /// Dictionary or ValueTuple over it would be framework generics JIT-compiled at the first load of every session.
+    /// </summary>
+    private readonly record struct AttachTarget(uint Id, int Module);
 
     // ---- ownership ----
 

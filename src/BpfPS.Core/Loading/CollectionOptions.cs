@@ -75,7 +75,9 @@ public sealed class CollectionOptions
     internal int EffectiveParallelism(IEnumerable<int> programSizes)
     {
         if (MaxParallelism > 0) return MaxParallelism;
-        int large = programSizes.Count(size => size >= ParallelMinInstructions);
+        int large = 0;
+        foreach (int size in programSizes) // not Enumerable.Count<int>: JIT-compiled at the first load of every session
+            if (size >= ParallelMinInstructions) large++;
         return large >= 2 ? Environment.ProcessorCount : 1;
     }
 }

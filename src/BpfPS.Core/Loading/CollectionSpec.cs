@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using BpfPS.Core.Collections;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
 using BpfPS.Core.Kernel;
@@ -52,7 +54,14 @@ public sealed class MapSpec
     /// <summary>For array/hash of maps: the inner map's shape (from the __array(values, ...) declaration).</summary>
     public MapSpec? InnerMap { get; set; }
     /// <summary>Initial entries from a ".values" initialiser (map-in-map or prog array): slot index to map or program name.</summary>
-    public ImmutableArray<MapInitEntry> Contents { get; set; } = ImmutableArray<MapInitEntry>.Empty;
+    public ImmutableArray<MapInitEntry> Contents
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(ContentArray);
+        set => ContentArray = ImmutableCollectionsMarshal.AsArray(value) ?? ValueList<MapInitEntry>.Empty;
+    }
+    // What the parser and loader use (see ProgramSpec.FuncInfoArray): an ImmutableArray<MapInitEntry>.Empty default was
+    // JIT-compiled at the first parse of every session.
+    internal MapInitEntry[] ContentArray { get; set; } = ValueList<MapInitEntry>.Empty;
     /// <summary>For global data sections: the initial value of element 0 (null for .bss: zeroes).</summary>
     public byte[]? InitialValue { get; set; }
     /// <summary>The ELF section the map came from (".maps", "maps", ".rodata", ".data.foo", ".bss", ".kconfig").</summary>
@@ -95,13 +104,37 @@ public sealed class ProgramSpec
     /// </summary>
     public required BpfInstruction[] Instructions { get; init; }
     /// <summary>func_info for the linked code (instruction indexes), in order; empty without .BTF.ext.</summary>
-    public ImmutableArray<BtfFuncInfo> FuncInfos { get; init; } = ImmutableArray<BtfFuncInfo>.Empty;
+    public ImmutableArray<BtfFuncInfo> FuncInfos
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(FuncInfoArray);
+        init => FuncInfoArray = ImmutableCollectionsMarshal.AsArray(value) ?? ValueList<BtfFuncInfo>.Empty;
+    }
     /// <summary>line_info for the linked code (instruction indexes), in order.</summary>
-    public ImmutableArray<BtfLineInfo> LineInfos { get; init; } = ImmutableArray<BtfLineInfo>.Empty;
+    public ImmutableArray<BtfLineInfo> LineInfos
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(LineInfoArray);
+        init => LineInfoArray = ImmutableCollectionsMarshal.AsArray(value) ?? ValueList<BtfLineInfo>.Empty;
+    }
     /// <summary>CO-RE relocations for the linked code (instruction indexes).</summary>
-    public ImmutableArray<CoreRelocation> CoreRelocations { get; init; } = ImmutableArray<CoreRelocation>.Empty;
+    public ImmutableArray<CoreRelocation> CoreRelocations
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(CoreRelocationArray);
+        init => CoreRelocationArray = ImmutableCollectionsMarshal.AsArray(value) ?? ValueList<CoreRelocation>.Empty;
+    }
     /// <summary>Instructions that name a map, a global variable or an extern, to be patched at load.</summary>
-    public ImmutableArray<InstructionReference> References { get; init; } = ImmutableArray<InstructionReference>.Empty;
+    public ImmutableArray<InstructionReference> References
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(ReferenceArray);
+        init => ReferenceArray = ImmutableCollectionsMarshal.AsArray(value) ?? ValueList<InstructionReference>.Empty;
+    }
+
+    // The parser and the loader use these arrays (the properties above wrap them without a copy): ImmutableArray members
+    // over the core's record structs would be compiled by the JIT at the first load of every session, as ReadyToRun
+    // cannot precompile framework generics over the core's types.
+    internal BtfFuncInfo[] FuncInfoArray { get; init; } = ValueList<BtfFuncInfo>.Empty;
+    internal BtfLineInfo[] LineInfoArray { get; init; } = ValueList<BtfLineInfo>.Empty;
+    internal CoreRelocation[] CoreRelocationArray { get; init; } = ValueList<CoreRelocation>.Empty;
+    internal InstructionReference[] ReferenceArray { get; init; } = ValueList<InstructionReference>.Empty;
 }
 
 /// <summary>What an instruction refers to.</summary>

@@ -28,30 +28,30 @@ internal static class KsymResolver
     /// typed ksym exists, <paramref name="modules"/> are searched after it, <paramref name="kallsyms"/> gives addresses
     /// for typeless ones.
     /// </summary>
-    public static Dictionary<string, ResolvedKsym> Resolve(CollectionSpec spec, Func<BtfSpec> kernel, IReadOnlyList<BtfSpec> modules,
+    public static KsymTable Resolve(CollectionSpec spec, Func<BtfSpec> kernel, IReadOnlyList<BtfSpec> modules,
         Func<IReadOnlySet<string>, IReadOnlyDictionary<string, ulong>> kallsyms)
     {
-        var result = new Dictionary<string, ResolvedKsym>(StringComparer.Ordinal);
-        var typeless = new List<ExternSpec>();
+        KsymTable? result = null; // none allocated for an object without ksyms
+        List<ExternSpec>? typeless = null;
         foreach (var ext in spec.Externs)
         {
             if (ext.Kind != ExternKind.Ksym) continue;
             var (kind, localTypeId) = Classify(spec, ext);
-            if (kind == KsymKind.TypelessVariable) { typeless.Add(ext); continue; }
-            result[ext.Name] = ResolveTyped(spec, ext, kind, localTypeId, kernel(), modules);
+            if (kind == KsymKind.TypelessVariable) { (typeless ??= new List<ExternSpec>()).Add(ext); continue; }
+            (result ??= new KsymTable()).Set(ResolveTyped(spec, ext, kind, localTypeId, kernel(), modules));
         }
 
-        if (typeless.Count > 0)
+        if (typeless is not null)
         {
             var addresses = kallsyms(typeless.Select(e => e.Name).ToHashSet(StringComparer.Ordinal));
             foreach (var ext in typeless)
             {
                 bool found = addresses.TryGetValue(ext.Name, out ulong address);
                 if (!found && !ext.IsWeak) throw Error(spec, ext, "not found in /proc/kallsyms");
-                result[ext.Name] = new ResolvedKsym(ext.Name, KsymKind.TypelessVariable, found, 0, -1, found ? address : 0);
+                (result ??= new KsymTable()).Set(new ResolvedKsym(ext.Name, KsymKind.TypelessVariable, found, 0, -1, found ? address : 0));
             }
         }
-        return result;
+        return result ?? KsymTable.Empty;
     }
 
     /// <summary>Whether the extern is a function or a (typed/typeless) variable, and its local type (var type, or func proto).</summary>

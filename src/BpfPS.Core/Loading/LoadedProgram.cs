@@ -10,16 +10,21 @@ namespace BpfPS.Core.Loading;
 public sealed class LoadedProgram : IDisposable
 {
     private ProgramIdentity? _identity;
+    // Wrapped on read: making the ImmutableArrays at load would JIT-compile their members over BpfInstruction and
+    // CoreRelocationResult at the first load of every session (ReadyToRun cannot precompile framework generics over the
+    // core's types).
+    private readonly BpfInstruction[] _instructions;
+    private readonly CoreRelocationResult[] _coreRelocations;
 
     /// <remarks>The instruction array is handed over: the caller must not change it afterwards.</remarks>
     internal LoadedProgram(ProgramSpec spec, BpfFd fd, BpfInstruction[] instructions, string? verifierLog,
-        ImmutableArray<CoreRelocationResult> coreRelocations, uint attachBtfId)
+        CoreRelocationResult[] coreRelocations, uint attachBtfId)
     {
         Spec = spec;
         Fd = fd;
-        Instructions = ImmutableCollectionsMarshal.AsImmutableArray(instructions);
+        _instructions = instructions;
         VerifierLog = verifierLog;
-        CoreRelocations = coreRelocations;
+        _coreRelocations = coreRelocations;
         AttachBtfId = attachBtfId;
     }
 
@@ -38,14 +43,14 @@ public sealed class LoadedProgram : IDisposable
     /// <summary>The kernel's tag (hash of the instructions), 16 hex digits as bpftool prints it; "" under the same condition as <see cref="Id"/> 0.</summary>
     public string Tag => Identity.Tag;
     /// <summary>The instructions PROG_LOAD received (map fds, ksym ids and CO-RE values in place).</summary>
-    public ImmutableArray<BpfInstruction> Instructions { get; }
-    public int InstructionCount => Instructions.Length;
+    public ImmutableArray<BpfInstruction> Instructions => ImmutableCollectionsMarshal.AsImmutableArray(_instructions);
+    public int InstructionCount => _instructions.Length;
     /// <summary>Exactly the bytes PROG_LOAD received (a fresh copy on every read).</summary>
     public byte[] RawInstructions => MemoryMarshal.AsBytes(Instructions.AsSpan()).ToArray();
     /// <summary>The verifier's log when one was requested (CollectionOptions.LogLevel), else null.</summary>
     public string? VerifierLog { get; }
     /// <summary>What each CO-RE relocation found (empty when the program has none).</summary>
-    public ImmutableArray<CoreRelocationResult> CoreRelocations { get; }
+    public ImmutableArray<CoreRelocationResult> CoreRelocations => ImmutableCollectionsMarshal.AsImmutableArray(_coreRelocations);
     /// <summary>The kernel BTF id the program attaches to (fentry/tp_btf/lsm/iter), else 0.</summary>
     public uint AttachBtfId { get; }
     public ProgramSpec Spec { get; }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.Loading;
 
@@ -75,11 +76,14 @@ internal sealed class ObjectBtfEditor
     public BtfLinkage VarLinkage(uint id) => (BtfLinkage)U32(Offset(id) + CommonSize);
     public void SetVarLinkage(uint id, BtfLinkage linkage) => Put(Offset(id) + CommonSize, (uint)linkage);
 
+    /// <summary>One DATASEC entry (a record struct of the core: a ValueTuple's methods were JIT-compiled at the first load).</summary>
+    internal readonly record struct SecInfoEntry(uint Type, uint Offset, uint Size);
+
     /// <summary>One DATASEC entry: (var type id, offset, size).</summary>
-    public (uint Type, uint Offset, uint Size) SecInfo(uint datasec, int index)
+    public SecInfoEntry SecInfo(uint datasec, int index)
     {
         int at = Offset(datasec) + CommonSize + index * 12;
-        return (U32(at), U32(at + 4), U32(at + 8));
+        return new SecInfoEntry(U32(at), U32(at + 4), U32(at + 8));
     }
 
     public void SetSecInfo(uint datasec, int index, uint type, uint offset, uint size)
@@ -93,11 +97,16 @@ internal sealed class ObjectBtfEditor
     /// <summary>Orders a DATASEC's entries by offset (libbpf qsorts them; ties keep their order here).</summary>
     public void SortSecInfos(uint datasec)
     {
+        // The core's list and its stable sort, not LINQ OrderBy over a ValueTuple (JIT-compiled at the first load).
         int n = Vlen(datasec);
-        var entries = new (uint Type, uint Offset, uint Size)[n];
-        for (int i = 0; i < n; i++) entries[i] = SecInfo(datasec, i);
-        var sorted = entries.OrderBy(e => e.Offset).ToArray();
-        for (int i = 0; i < n; i++) SetSecInfo(datasec, i, sorted[i].Type, sorted[i].Offset, sorted[i].Size);
+        var entries = new ValueList<SecInfoEntry>(n);
+        for (int i = 0; i < n; i++) entries.Add(SecInfo(datasec, i));
+        entries.Sort(static (a, b) => a.Offset.CompareTo(b.Offset));
+        for (int i = 0; i < n; i++)
+        {
+            ref readonly var e = ref entries[i];
+            SetSecInfo(datasec, i, e.Type, e.Offset, e.Size);
+        }
     }
 
     /// <summary>A FUNC_PROTO parameter: (name offset, type id).</summary>

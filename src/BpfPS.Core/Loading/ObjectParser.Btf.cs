@@ -5,7 +5,9 @@ namespace BpfPS.Core.Loading;
 
 internal sealed partial class ObjectParser
 {
-    private Dictionary<string, ElfSymbol>? _globalObjects;
+    // Symbol indexes, not the symbols: a Dictionary over ElfSymbol was JIT-compiled at the first parse of every session
+    // (ReadyToRun cannot precompile framework generics over the core's structs); one with int values is the framework's.
+    private Dictionary<string, int>? _globalObjects;
 
     /// <summary>
     /// libbpf's bpf_object_fixup_btf plus the FUNC linkage change it makes before BPF_BTF_LOAD: clang leaves DATASEC sizes
@@ -25,7 +27,7 @@ internal sealed partial class ObjectParser
         _btf = WithFile(() => BtfSpec.Parse(fixedBytes, _path + ":.BTF"));
         if (_btfExtIndex >= 0)
         {
-            var ext = _elf.GetData(_elf.Sections[_btfExtIndex]);
+            var ext = _elf.GetData(_elf.SectionArray[_btfExtIndex]);
             _btfExt = WithFile(() => BtfExt.Parse(ext.Span, _btf, _path + ":.BTF.ext"), ".BTF.ext");
         }
     }
@@ -60,7 +62,7 @@ internal sealed partial class ObjectParser
             if (linkage is BtfLinkage.Static or BtfLinkage.Extern) continue;
 
             string varName = editor.Name(varId);
-            if (!GlobalObjectSymbols().TryGetValue(varName, out var sym))
+            if (!TryGetGlobalObjectSymbol(varName, out var sym))
                 throw _elf.Error($"BTF DATASEC '{name}': no ELF symbol for variable '{varName}'", ".symtab");
             if (fixOffsets)
                 editor.SetSecInfo(id, i, varId, (uint)sym.Value, size);
@@ -72,16 +74,26 @@ internal sealed partial class ObjectParser
     }
 
     /// <summary>Global or weak STT_OBJECT symbols by name, first one wins (libbpf's find_elf_var_sym).</summary>
-    private Dictionary<string, ElfSymbol> GlobalObjectSymbols()
+    private bool TryGetGlobalObjectSymbol(string name, out ElfSymbol symbol)
     {
-        if (_globalObjects is not null) return _globalObjects;
-        _globalObjects = new Dictionary<string, ElfSymbol>(StringComparer.Ordinal);
-        foreach (var sym in _elf.Symbols)
+        if (_globalObjects is null)
         {
-            if (sym.Type == ElfSymbolType.Object && sym.Binding is ElfSymbolBinding.Global or ElfSymbolBinding.Weak)
-                _globalObjects.TryAdd(sym.Name, sym);
+            var symbols = _elf.SymbolArray;
+            _globalObjects = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < symbols.Length; i++)
+            {
+                ref readonly var sym = ref symbols[i];
+                if (sym.Type == ElfSymbolType.Object && sym.Binding is ElfSymbolBinding.Global or ElfSymbolBinding.Weak)
+                    _globalObjects.TryAdd(sym.Name, i);
+            }
         }
-        return _globalObjects;
+        if (_globalObjects.TryGetValue(name, out int index))
+        {
+            symbol = _elf.SymbolArray[index];
+            return true;
+        }
+        symbol = default;
+        return false;
     }
 
     /// <summary>

@@ -19,11 +19,11 @@ internal sealed partial class ObjectParser
     private void CollectExterns()
     {
         if (_rawBtf is not null)
-            _btfEditor = ObjectBtfEditor.Create(_elf.GetData(_elf.Sections[_btfIndex]).Span, _path);
+            _btfEditor = ObjectBtfEditor.Create(_elf.GetData(_elf.SectionArray[_btfIndex]).Span, _path);
         uint dummyVar = AddDummyKsymVar();
 
-        var symtab = _elf.Sections[_elf.SymbolTableIndex];
-        foreach (var sym in _elf.Symbols)
+        var symtab = _elf.SectionArray[_elf.SymbolTableIndex];
+        foreach (var sym in _elf.SymbolArray)
         {
             if (!IsExtern(sym) || sym.Name.Length == 0) continue;
             long where = (long)symtab.Offset + (long)sym.Index * ElfConstants.SymbolSize;
@@ -111,7 +111,7 @@ internal sealed partial class ObjectParser
         for (uint id = _rawBtf!.FirstTypeId; id < _rawBtf.NextTypeId; id++)
         {
             if (_rawBtf.GetKind(id) != BtfKind.Datasec) continue;
-            foreach (var v in ((BtfDatasec)_rawBtf.GetType(id)).Variables)
+            foreach (var v in ((BtfDatasec)_rawBtf.GetType(id)).VariableArray)
             {
                 if (v.TypeId == typeId) return id;
             }
@@ -129,7 +129,12 @@ internal sealed partial class ObjectParser
         uint? ksyms = FirstOfKind(KsymsSection, BtfKind.Datasec);
         if (ksyms is null) return 0;
         var sec = (BtfDatasec)_rawBtf.GetType(ksyms.Value);
-        if (!sec.Variables.Any(v => _rawBtf.GetKind(v.TypeId) == BtfKind.Func)) return 0;
+        bool anyFunction = false;
+        foreach (var v in sec.VariableArray)
+        {
+            if (_rawBtf.GetKind(v.TypeId) == BtfKind.Func) { anyFunction = true; break; }
+        }
+        if (!anyFunction) return 0;
         return _btfEditor.AddVar("dummy_ksym", BtfLinkage.Global, FirstInt32());
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 using BpfPS.Core.Elf;
 using BpfPS.Core.Kernel;
 
@@ -16,13 +17,33 @@ internal sealed partial class ObjectParser
 
     private readonly OrderedDictionary<string, MapSpec> _maps = new(StringComparer.Ordinal);
     /// <summary>BTF-defined maps with their place in ".maps" (for relocations and .values initialisers).</summary>
-    private readonly List<BtfMapSlot> _btfMapSlots = new();
+    // The core's own list, not List<BtfMapSlot> (JIT-compiled at the first load of every session; see ValueList).
+    private readonly ValueList<BtfMapSlot> _btfMapSlots = new();
     /// <summary>Legacy map names by offset in the "maps" section.</summary>
     private readonly Dictionary<ulong, string> _legacyMapsByOffset = new();
     /// <summary>Global data map names by ELF section index.</summary>
     private readonly Dictionary<int, string> _dataMapsBySection = new();
 
     private readonly record struct BtfMapSlot(MapSpec Map, uint Offset, uint Size, uint DefinitionTypeId);
+
+    /// <summary>The first map whose variable starts at <paramref name="offset"/> of .maps, or default (no map).</summary>
+    private BtfMapSlot BtfMapSlotAt(ulong offset)
+    {
+        for (int i = 0; i < _btfMapSlots.Count; i++)
+            if (_btfMapSlots[i].Offset == offset) return _btfMapSlots[i];
+        return default;
+    }
+
+    /// <summary>The first map whose variable holds the 8 bytes at <paramref name="offset"/> of .maps, or default (no map).</summary>
+    private BtfMapSlot BtfMapSlotHolding(ulong offset)
+    {
+        for (int i = 0; i < _btfMapSlots.Count; i++)
+        {
+            ref readonly var s = ref _btfMapSlots[i];
+            if (s.Offset <= offset && offset + 8 <= (ulong)s.Offset + s.Size) return s;
+        }
+        return default;
+    }
 
     /// <summary>The order libbpf creates maps in: BTF-defined, then (BpfPS only) legacy, then global data, then .kconfig, then struct_ops.</summary>
     private void CollectMaps()
@@ -44,7 +65,7 @@ internal sealed partial class ObjectParser
     private void CollectBtfMaps()
     {
         if (_btfMapsIndex < 0) return;
-        var section = _elf.Sections[_btfMapsIndex];
+        var section = _elf.SectionArray[_btfMapsIndex];
         var btf = _btf ?? throw _elf.Error("BTF-defined maps need .BTF", section.Name);
         uint datasecId = 0;
         foreach (uint id in btf.FindByName(".maps"))
@@ -54,9 +75,9 @@ internal sealed partial class ObjectParser
         if (datasecId == 0) throw _elf.Error("no BTF DATASEC '.maps' describes the .maps section", section.Name);
 
         var datasec = (BtfDatasec)btf.GetType(datasecId);
-        for (int i = 0; i < datasec.Variables.Length; i++)
+        for (int i = 0; i < datasec.VariableArray.Length; i++)
         {
-            var vi = datasec.Variables[i];
+            var vi = datasec.VariableArray[i];
             long where = (long)section.Offset + vi.Offset;
             if (btf.GetType(vi.TypeId) is not BtfVar var)
                 throw _elf.Error($"map #{i}: DATASEC entry is {btf.GetKind(vi.TypeId)}, not a VAR", section.Name, where);
@@ -186,14 +207,20 @@ internal sealed partial class ObjectParser
     private void CollectLegacyMaps()
     {
         if (_legacyMapsIndex < 0) return;
-        var section = _elf.Sections[_legacyMapsIndex];
+        var section = _elf.SectionArray[_legacyMapsIndex];
         var data = _elf.GetData(section).Span;
-        var symbols = _elf.Symbols
-            .Where(s => s.SectionIndex == section.Index && s.Type is not (ElfSymbolType.Section or ElfSymbolType.File) && s.Name.Length > 0)
-            .OrderBy(s => s.Value)
-            .ToList();
+        // The core's list and its stable sort (as OrderBy was), not LINQ over ElfSymbol: JIT-compiled at a session's first
+        // parse of a legacy object, since ReadyToRun cannot precompile framework generics over the core's structs.
+        var symbols = new ValueList<ElfSymbol>();
+        bool sized = true;
+        foreach (var s in _elf.SymbolArray)
+        {
+            if (s.SectionIndex != section.Index || s.Type is ElfSymbolType.Section or ElfSymbolType.File || s.Name.Length == 0) continue;
+            symbols.Add(s);
+            sized &= s.Size > 0;
+        }
         if (symbols.Count == 0) return;
-        bool sized = symbols.All(s => s.Size > 0);
+        symbols.Sort(static (a, b) => a.Value.CompareTo(b.Value));
         ulong evenSize = section.Size / (ulong)symbols.Count;
 
         foreach (var sym in symbols)
@@ -235,7 +262,7 @@ internal sealed partial class ObjectParser
         {
             var role = _roles[i];
             if (role is not (SectionRole.Data or SectionRole.ReadOnlyData or SectionRole.Bss)) continue;
-            var section = _elf.Sections[i];
+            var section = _elf.SectionArray[i];
             if (section.Size == 0) continue;
             bool readOnly = role == SectionRole.ReadOnlyData;
             var map = InternalMap(section.Name, (uint)section.Size, readOnly,
@@ -268,10 +295,12 @@ internal sealed partial class ObjectParser
             }
         }
         uint flags = readOnly ? MapFlagReadOnlyProgram : 0;
-        if (valueType != 0 && _btf!.GetType(valueType) is BtfDatasec datasec
-            && datasec.Variables.Any(v => _btf.GetType(v.TypeId) is BtfVar { Linkage: not BtfLinkage.Static }))
+        if (valueType != 0 && _btf!.GetType(valueType) is BtfDatasec datasec)
         {
-            flags |= MapFlagMmapable;
+            foreach (var v in datasec.VariableArray)
+            {
+                if (_btf.GetType(v.TypeId) is BtfVar { Linkage: not BtfLinkage.Static }) { flags |= MapFlagMmapable; break; }
+            }
         }
         return new MapSpec
         {
@@ -299,12 +328,12 @@ internal sealed partial class ObjectParser
         for (int i = 1; i < _roles.Length; i++)
         {
             if (_roles[i] != SectionRole.MapRelocations) continue;
-            var relSection = _elf.Sections[i];
+            var relSection = _elf.SectionArray[i];
             var slots = new Dictionary<MapSpec, SortedDictionary<uint, string>>();
             foreach (var rel in _elf.ReadRelocations(relSection))
             {
                 var sym = _elf.GetSymbol(rel.SymbolIndex, relSection.Name, rel.EntryOffset);
-                var slot = _btfMapSlots.FirstOrDefault(s => s.Offset <= rel.Offset && rel.Offset + 8 <= (ulong)s.Offset + s.Size);
+                var slot = BtfMapSlotHolding(rel.Offset);
                 if (slot.Map is null)
                     throw _elf.Error($"relocation against '{sym.Name}' at .maps offset {rel.Offset} is inside no map", relSection.Name, rel.EntryOffset);
                 var map = slot.Map;
@@ -344,7 +373,12 @@ internal sealed partial class ObjectParser
                 entries[index] = target;
             }
             foreach (var (map, entries) in slots)
-                map.Contents = entries.Select(e => new MapInitEntry(e.Key, e.Value)).ToImmutableArray();
+            {
+                var contents = new MapInitEntry[entries.Count];
+                int n = 0;
+                foreach (var (index, target) in entries) contents[n++] = new MapInitEntry(index, target);
+                map.ContentArray = contents;
+            }
         }
     }
 

@@ -1,6 +1,6 @@
-using System.Collections.Immutable;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 using BpfPS.Core.Elf;
 
 namespace BpfPS.Core.Loading;
@@ -16,12 +16,15 @@ internal sealed partial class ObjectParser
     /// </summary>
     private readonly record struct CodeRelocation(int Index, CodeRelocationKind Kind, string? Target, ulong SymbolOffset, ExternSymbol? Extern);
 
+    /// <summary>A code relocation at its instruction in the linked program (not a ValueTuple: see <see cref="ValueList{T}"/>).</summary>
+    private readonly record struct LinkedRelocation(int Index, CodeRelocation Relocation);
+
     /// <summary>Collects code relocations, then links every entry point (libbpf's bpf_object__relocate without data).</summary>
     private OrderedDictionary<string, ProgramSpec> BuildPrograms()
     {
         for (int i = 1; i < _roles.Length; i++)
         {
-            if (_roles[i] == SectionRole.ProgramRelocations) CollectCodeRelocations(_elf.Sections[i]);
+            if (_roles[i] == SectionRole.ProgramRelocations) CollectCodeRelocations(_elf.SectionArray[i]);
         }
         foreach (var f in _functions)
         {
@@ -47,18 +50,18 @@ internal sealed partial class ObjectParser
     /// <summary>libbpf's bpf_object__collect_prog_relos for one .rel&lt;section&gt;.</summary>
     private void CollectCodeRelocations(in ElfSection relSection)
     {
-        var target = _elf.Sections[(int)relSection.Info];
+        var target = _elf.SectionArray[(int)relSection.Info];
         foreach (var rel in _elf.ReadRelocations(relSection))
         {
             var sym = _elf.GetSymbol(rel.SymbolIndex, relSection.Name, rel.EntryOffset);
-            if (sym.SectionIndex >= _elf.Sections.Count && sym.SectionIndex != ElfConstants.SectionUndefined)
+            if (sym.SectionIndex >= _elf.SectionArray.Length && sym.SectionIndex != ElfConstants.SectionUndefined)
                 throw _elf.Error($"relocation against '{sym.Name}' in special section 0x{sym.SectionIndex:x} (forgot to initialise a global variable?)", relSection.Name, rel.EntryOffset);
             if (rel.Offset % InstructionSize != 0)
                 throw _elf.Error($"relocation offset 0x{rel.Offset:x} is not on an instruction", relSection.Name, rel.EntryOffset);
             int index = (int)(rel.Offset / InstructionSize);
             // Relocations against static functions name the section; show its name.
             string symbolName = sym.Type == ElfSymbolType.Section && sym.Name.Length == 0 && sym.IsInSection
-                ? _elf.Sections[sym.SectionIndex].Name : sym.Name;
+                ? _elf.SectionArray[sym.SectionIndex].Name : sym.Name;
             var function = FindFunction(target.Index, index);
             if (function is null) continue; // libbpf: code outside any function (an overridden weak function)
             function.Relocations.Add(RecordRelocation(function, index - function.SectionInstructionOffset, symbolName, sym, relSection, rel));
@@ -109,7 +112,7 @@ internal sealed partial class ObjectParser
 
         if (sym.SectionIndex == _btfMapsIndex)
         {
-            var slot = _btfMapSlots.FirstOrDefault(s => s.Offset == sym.Value);
+            var slot = BtfMapSlotAt(sym.Value);
             if (slot.Map is null) throw Fail($"no map at .maps offset {sym.Value} for '{symbolName}'");
             return new CodeRelocation(index, CodeRelocationKind.MapFd, slot.Map.Name, 0, null);
         }
@@ -130,7 +133,7 @@ internal sealed partial class ObjectParser
         && ((sym.Binding == ElfSymbolBinding.Local && sym.Type == ElfSymbolType.Section)
             || (sym.Binding == ElfSymbolBinding.Global && sym.Type == ElfSymbolType.Func));
 
-    private string SectionNameOf(in ElfSymbol sym) => sym.IsInSection ? _elf.Sections[sym.SectionIndex].Name : "<none>";
+    private string SectionNameOf(in ElfSymbol sym) => sym.IsInSection ? _elf.SectionArray[sym.SectionIndex].Name : "<none>";
 
     /// <summary>Everything gathered for one entry point while its code is linked.</summary>
     private sealed class LinkedProgram(BpfInstruction[] entry)
@@ -144,11 +147,11 @@ internal sealed partial class ObjectParser
         public int Length = entry.Length;
         /// <summary>Subprograms appended to this entry point, whose <see cref="Function.AppendedAt"/> is reset afterwards.</summary>
         public readonly List<Function> Appended = new();
-        public readonly List<(int Index, CodeRelocation Relocation)> Relocations = new();
+        public readonly ValueList<LinkedRelocation> Relocations = new();
         // Sized as records are found (exactly, for records in instruction order), so the spec takes the arrays without a copy.
-        public readonly ImmutableArray<BtfFuncInfo>.Builder FuncInfos = ImmutableArray.CreateBuilder<BtfFuncInfo>(0);
-        public readonly ImmutableArray<BtfLineInfo>.Builder LineInfos = ImmutableArray.CreateBuilder<BtfLineInfo>(0);
-        public readonly ImmutableArray<CoreRelocation>.Builder CoreRelocations = ImmutableArray.CreateBuilder<CoreRelocation>(0);
+        public readonly ValueList<BtfFuncInfo> FuncInfos = new();
+        public readonly ValueList<BtfLineInfo> LineInfos = new();
+        public readonly ValueList<CoreRelocation> CoreRelocations = new();
         public bool HasFuncInfo, HasLineInfo;
 
         /// <summary>Appends a subprogram's code; returns where it starts.</summary>
@@ -156,13 +159,25 @@ internal sealed partial class ObjectParser
         {
             int at = Length;
             if (Length + code.Length > Code.Length)
-                Array.Resize(ref Code, Math.Max(Code.Length * 2, Length + code.Length));
+            {
+                // Not Array.Resize<BpfInstruction> nor a range copy (GetSubArray) below: generic framework methods over a
+                // core struct, JIT-compiled at the first load of a session.
+                var grown = new BpfInstruction[Math.Max(Code.Length * 2, Length + code.Length)];
+                Array.Copy(Code, grown, Length);
+                Code = grown;
+            }
             code.CopyTo(Code, Length);
             Length += code.Length;
             return at;
         }
 
-        public BpfInstruction[] ToArray() => Length == Code.Length ? Code : Code[..Length];
+        public BpfInstruction[] ToArray()
+        {
+            if (Length == Code.Length) return Code;
+            var exact = new BpfInstruction[Length];
+            Array.Copy(Code, exact, Length);
+            return exact;
+        }
     }
 
     /// <summary>Links an entry point with its subprograms and describes what is left for the loader.</summary>
@@ -194,16 +209,16 @@ internal sealed partial class ObjectParser
             License = _license,
             KernelVersion = _kernelVersion,
             Instructions = code,
-            FuncInfos = linked.FuncInfos.DrainToImmutable(),
-            LineInfos = linked.LineInfos.DrainToImmutable(),
-            CoreRelocations = linked.CoreRelocations.DrainToImmutable(),
-            References = BuildReferences(linked, code),
+            FuncInfoArray = linked.FuncInfos.DrainToArray(),
+            LineInfoArray = linked.LineInfos.DrainToArray(),
+            CoreRelocationArray = linked.CoreRelocations.DrainToArray(),
+            ReferenceArray = BuildReferences(linked, code),
         };
     }
 
     private static void AddRelocations(LinkedProgram linked, Function f, int start)
     {
-        foreach (var r in f.Relocations) linked.Relocations.Add((start + r.Index, r));
+        foreach (var r in f.Relocations) linked.Relocations.Add(new LinkedRelocation(start + r.Index, r));
     }
 
     /// <summary>
@@ -284,7 +299,7 @@ internal sealed partial class ObjectParser
     {
         if (_btfExt is null) return;
         bool isMain = ReferenceEquals(main, f);
-        _btfExt.Sections.TryGetValue(f.SectionName, out var records);
+        _btfExt.TryGetSection(f.SectionName, out var records);
         var order = records is null ? default : OrderOf(records);
         int first = f.SectionInstructionOffset, end = first + f.Instructions.Length, shift = start - first;
 
@@ -293,7 +308,7 @@ internal sealed partial class ObjectParser
             int before = linked.FuncInfos.Count;
             if (records is not null)
             {
-                var all = records.FuncInfos.AsSpan();
+                var all = records.FuncInfoArray;
                 var (from, to) = Window(all, order.FuncInfos, static r => r.InstructionOffset, first, end, linked.FuncInfos);
                 for (int i = from; i < to; i++)
                 {
@@ -312,7 +327,7 @@ internal sealed partial class ObjectParser
             int before = linked.LineInfos.Count;
             if (records is not null)
             {
-                var all = records.LineInfos.AsSpan();
+                var all = records.LineInfoArray;
                 var (from, to) = Window(all, order.LineInfos, static r => r.InstructionOffset, first, end, linked.LineInfos);
                 for (int i = from; i < to; i++)
                 {
@@ -328,7 +343,7 @@ internal sealed partial class ObjectParser
 
         if (records is not null)
         {
-            var all = records.CoreRelocations.AsSpan();
+            var all = records.CoreRelocationArray;
             var (from, to) = Window(all, order.CoreRelocations, static r => r.InstructionOffset, first, end, linked.CoreRelocations);
             for (int i = from; i < to; i++)
             {
@@ -342,7 +357,9 @@ internal sealed partial class ObjectParser
     /// <summary>Whether each kind of a section's .BTF.ext records is in instruction order (clang writes them so).</summary>
     private readonly record struct ExtRecordOrder(bool FuncInfos, bool LineInfos, bool CoreRelocations);
 
-    private readonly Dictionary<string, ExtRecordOrder> _extRecordOrder = new(StringComparer.Ordinal);
+    // Kept as flags (1 func_info, 2 line_info, 4 CO-RE in order): a Dictionary over the record struct was compiled by the
+    // JIT at the first load of every session, one with int values is precompiled in the framework.
+    private readonly Dictionary<string, int> _extRecordOrder = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Checked once per section: then each function finds its records by binary search instead of every entry point
@@ -350,18 +367,17 @@ internal sealed partial class ObjectParser
     /// </summary>
     private ExtRecordOrder OrderOf(BtfExtSection records)
     {
-        if (!_extRecordOrder.TryGetValue(records.SectionName, out var order))
+        if (!_extRecordOrder.TryGetValue(records.SectionName, out int flags))
         {
-            order = new ExtRecordOrder(
-                IsInOrder(records.FuncInfos.AsSpan(), static r => r.InstructionOffset),
-                IsInOrder(records.LineInfos.AsSpan(), static r => r.InstructionOffset),
-                IsInOrder(records.CoreRelocations.AsSpan(), static r => r.InstructionOffset));
-            _extRecordOrder.Add(records.SectionName, order);
+            flags = (IsInOrder(records.FuncInfoArray, static r => r.InstructionOffset) ? 1 : 0)
+                | (IsInOrder(records.LineInfoArray, static r => r.InstructionOffset) ? 2 : 0)
+                | (IsInOrder(records.CoreRelocationArray, static r => r.InstructionOffset) ? 4 : 0);
+            _extRecordOrder.Add(records.SectionName, flags);
         }
-        return order;
+        return new ExtRecordOrder((flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0);
     }
 
-    private static bool IsInOrder<T>(ReadOnlySpan<T> records, Func<T, int> offsetOf)
+    private static bool IsInOrder<T>(T[] records, Func<T, int> offsetOf)
     {
         for (int i = 1; i < records.Length; i++)
         {
@@ -374,8 +390,8 @@ internal sealed partial class ObjectParser
     /// The records to scan for instructions [first, end): exactly those, found by binary search, when the records are in
     /// instruction order (and <paramref name="into"/> then grows by exactly that many); all of them otherwise.
     /// </summary>
-    private static (int From, int To) Window<T>(ReadOnlySpan<T> records, bool inOrder, Func<T, int> offsetOf, int first, int end,
-        ImmutableArray<T>.Builder into)
+    private static (int From, int To) Window<T>(T[] records, bool inOrder, Func<T, int> offsetOf, int first, int end,
+        ValueList<T> into)
     {
         if (!inOrder) return (0, records.Length);
         int from = FirstAtOrAfter(records, offsetOf, first, 0);
@@ -384,7 +400,7 @@ internal sealed partial class ObjectParser
         return (from, to);
     }
 
-    private static int FirstAtOrAfter<T>(ReadOnlySpan<T> records, Func<T, int> offsetOf, int offset, int lo)
+    private static int FirstAtOrAfter<T>(T[] records, Func<T, int> offsetOf, int offset, int lo)
     {
         int hi = records.Length;
         while (lo < hi)
@@ -396,10 +412,10 @@ internal sealed partial class ObjectParser
     }
 
     /// <summary>The relocations the loader still has to apply (libbpf's bpf_object__relocate_data), by instruction index.</summary>
-    private static ImmutableArray<InstructionReference> BuildReferences(LinkedProgram linked, BpfInstruction[] code)
+    private static InstructionReference[] BuildReferences(LinkedProgram linked, BpfInstruction[] code)
     {
         linked.Relocations.Sort(static (a, b) => a.Index.CompareTo(b.Index));
-        var references = ImmutableArray.CreateBuilder<InstructionReference>(linked.Relocations.Count);
+        var references = new ValueList<InstructionReference>(linked.Relocations.Count);
         foreach (var (index, r) in linked.Relocations)
         {
             switch (r.Kind)
@@ -422,6 +438,6 @@ internal sealed partial class ObjectParser
                     break;
             }
         }
-        return references.DrainToImmutable();
+        return references.DrainToArray();
     }
 }

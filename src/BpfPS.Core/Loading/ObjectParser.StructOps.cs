@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using BpfPS.Core.Btf;
+using BpfPS.Core.Collections;
 using BpfPS.Core.Elf;
 using BpfPS.Core.Kernel;
 
@@ -11,9 +12,10 @@ internal sealed partial class ObjectParser
     private const string StructOpsLinkSection = ".struct_ops.link";
 
     /// <summary>A struct_ops variable: its map, where it lies in its ELF section, and its struct in the object's BTF.</summary>
-    private readonly record struct StructOpsSlot(MapSpec Map, int SectionIndex, uint Offset, BtfComposite Type, List<StructOpsFunction> Functions);
+    private readonly record struct StructOpsSlot(MapSpec Map, int SectionIndex, uint Offset, BtfComposite Type, ValueList<StructOpsFunction> Functions);
 
-    private readonly List<StructOpsSlot> _structOpsSlots = new();
+    // The core's own list, not List<StructOpsSlot> (JIT-compiled at the first load of every session; see ValueList).
+    private readonly ValueList<StructOpsSlot> _structOpsSlots = new();
 
     /// <summary>
     /// libbpf's bpf_object__init_struct_ops_maps, for ".struct_ops" and ".struct_ops.link" (libbpf 1.2+; created with
@@ -23,9 +25,9 @@ internal sealed partial class ObjectParser
     /// </summary>
     private void CollectStructOpsMaps()
     {
-        for (int i = 1; i < _elf.Sections.Count; i++)
+        for (int i = 1; i < _elf.SectionArray.Length; i++)
         {
-            var section = _elf.Sections[i];
+            var section = _elf.SectionArray[i];
             if (section.Name is not (StructOpsSection or StructOpsLinkSection)) continue;
             if (section.Type != ElfSectionType.ProgBits || section.Size == 0) continue; // libbpf only keeps non-empty PROGBITS
             var btf = _btf ?? throw _elf.Error("struct_ops maps need .BTF", section.Name, (long)section.Offset);
@@ -38,7 +40,7 @@ internal sealed partial class ObjectParser
 
             var data = _elf.GetData(section).Span;
             var datasec = (BtfDatasec)btf.GetType(datasecId);
-            foreach (var vi in datasec.Variables)
+            foreach (var vi in datasec.VariableArray)
             {
                 long where = (long)section.Offset + vi.Offset;
                 if (btf.GetType(vi.TypeId) is not BtfVar var || var.Name.Length == 0)
@@ -71,7 +73,7 @@ internal sealed partial class ObjectParser
                     },
                 };
                 AddMap(map, section.Name, where);
-                _structOpsSlots.Add(new StructOpsSlot(map, i, vi.Offset, composite, new List<StructOpsFunction>()));
+                _structOpsSlots.Add(new StructOpsSlot(map, i, vi.Offset, composite, new ValueList<StructOpsFunction>()));
             }
         }
     }
@@ -85,11 +87,11 @@ internal sealed partial class ObjectParser
     {
         if (_structOpsSlots.Count == 0) return;
         var assigned = new Dictionary<string, (uint TypeId, int Member, string Map)>(StringComparer.Ordinal);
-        for (int r = 1; r < _elf.Sections.Count; r++)
+        for (int r = 1; r < _elf.SectionArray.Length; r++)
         {
-            var relSection = _elf.Sections[r];
-            if (relSection.Type != ElfSectionType.Rel || relSection.Info == 0 || relSection.Info >= _elf.Sections.Count) continue;
-            var target = _elf.Sections[(int)relSection.Info];
+            var relSection = _elf.SectionArray[r];
+            if (relSection.Type != ElfSectionType.Rel || relSection.Info == 0 || relSection.Info >= _elf.SectionArray.Length) continue;
+            var target = _elf.SectionArray[(int)relSection.Info];
             if (target.Name is not (StructOpsSection or StructOpsLinkSection)) continue;
 
             foreach (var rel in _elf.ReadRelocations(relSection))
@@ -97,7 +99,12 @@ internal sealed partial class ObjectParser
                 var sym = _elf.GetSymbol(rel.SymbolIndex, relSection.Name, rel.EntryOffset);
                 BpfFormatException Fail(string message) => _elf.Error($"struct_ops relocation against '{sym.Name}': {message}", relSection.Name, rel.EntryOffset);
 
-                var slot = _structOpsSlots.FirstOrDefault(s => s.SectionIndex == target.Index && rel.Offset >= s.Offset && rel.Offset < s.Offset + s.Type.ByteSize);
+                StructOpsSlot slot = default;
+                for (int i = 0; i < _structOpsSlots.Count; i++)
+                {
+                    ref readonly var s = ref _structOpsSlots[i];
+                    if (s.SectionIndex == target.Index && rel.Offset >= s.Offset && rel.Offset < s.Offset + s.Type.ByteSize) { slot = s; break; }
+                }
                 if (slot.Map is null) throw Fail($"no struct_ops variable at {target.Name} offset {rel.Offset}");
                 ulong memberOffset = rel.Offset - slot.Offset;
                 int memberIndex = -1;
@@ -124,14 +131,19 @@ internal sealed partial class ObjectParser
                     throw Fail($"program '{program.Name}' is already member #{earlier.Member} of struct_ops '{earlier.Map}'; a program can implement only one member of one struct type");
                 assigned[program.Name] = (slot.Map.StructOps!.TypeId, memberIndex, slot.Map.Name);
                 program.ExpectedAttachType = (BpfAttachType)memberIndex;
-                slot.Functions.RemoveAll(f => f.MemberIndex == memberIndex);
-                slot.Functions.Add(new StructOpsFunction(memberIndex, member.Name, program.Name));
+                // A later relocation of the same member replaces the earlier one (at most one entry per member).
+                var implemented = new StructOpsFunction(memberIndex, member.Name, program.Name);
+                int existing = -1;
+                for (int f = 0; f < slot.Functions.Count; f++)
+                    if (slot.Functions[f].MemberIndex == memberIndex) { existing = f; break; }
+                if (existing >= 0) slot.Functions[existing] = implemented;
+                else slot.Functions.Add(implemented);
             }
         }
         foreach (var slot in _structOpsSlots)
         {
-            slot.Functions.Sort((a, b) => a.MemberIndex.CompareTo(b.MemberIndex));
-            slot.Map.StructOps!.Functions = slot.Functions.ToImmutableArray();
+            slot.Functions.Sort(static (a, b) => a.MemberIndex.CompareTo(b.MemberIndex));
+            slot.Map.StructOps!.FunctionArray = slot.Functions.DrainToArray();
         }
     }
 }

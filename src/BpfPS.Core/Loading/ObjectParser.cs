@@ -3,6 +3,7 @@ using System.Text;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
 using BpfPS.Core.Elf;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.Loading;
 
@@ -42,7 +43,7 @@ internal sealed partial class ObjectParser
     {
         _elf = elf;
         _path = elf.Path;
-        _roles = new SectionRole[elf.Sections.Count];
+        _roles = new SectionRole[elf.SectionArray.Length];
     }
 
     /// <summary>Parses and links an object. Pure: no syscalls, no kernel BTF.</summary>
@@ -91,8 +92,8 @@ internal sealed partial class ObjectParser
         if (_elf.SymbolTableIndex == 0)
             throw _elf.Error("no symbol table (stripped object?)");
 
-        var sections = _elf.Sections;
-        for (int i = 1; i < sections.Count; i++)
+        var sections = _elf.SectionArray;
+        for (int i = 1; i < sections.Length; i++)
         {
             var s = sections[i];
             if (IsIgnored(s)) continue;
@@ -147,7 +148,7 @@ internal sealed partial class ObjectParser
         }
 
         // Functions after all sections are known (.text's index decides which local functions are allowed).
-        for (int i = 1; i < sections.Count; i++)
+        for (int i = 1; i < sections.Length; i++)
         {
             if (_roles[i] == SectionRole.Code) AddFunctions(sections[i]);
         }
@@ -201,7 +202,7 @@ internal sealed partial class ObjectParser
     /// <summary>libbpf's bpf_object__add_programs: every STT_FUNC symbol in an executable section is a function.</summary>
     private void AddFunctions(in ElfSection section)
     {
-        foreach (var sym in _elf.Symbols)
+        foreach (var sym in _elf.SymbolArray)
         {
             if (sym.SectionIndex != section.Index || sym.Type != ElfSymbolType.Func) continue;
             long where = (long)section.Offset + (long)Math.Min(sym.Value, section.Size);
@@ -233,7 +234,7 @@ internal sealed partial class ObjectParser
                 throw _elf.Error("BTF-defined maps (.maps) need a .BTF section, and there is none", ".maps");
             return;
         }
-        var raw = _elf.GetData(_elf.Sections[_btfIndex]);
+        var raw = _elf.GetData(_elf.SectionArray[_btfIndex]);
         _rawBtf = WithFile(() => BtfSpec.Parse(raw, _path + ":.BTF"));
     }
 
@@ -292,7 +293,7 @@ internal sealed partial class ObjectParser
         public bool IsSubprogram { get; set; }
         public bool MarkBtfStatic { get; init; }
         /// <summary>Relocations by instruction index within the function, sorted.</summary>
-        public List<CodeRelocation> Relocations { get; } = new();
+        public ValueList<CodeRelocation> Relocations { get; } = new();
         /// <summary>Linking state: where this subprogram was appended in the entry point being linked (0 = not yet).</summary>
         public int AppendedAt { get; set; }
 

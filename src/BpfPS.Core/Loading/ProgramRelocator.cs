@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using BpfPS.Core.Asm;
 using BpfPS.Core.Btf;
 using BpfPS.Core.CoRe;
@@ -6,7 +7,41 @@ using BpfPS.Core.CoRe;
 namespace BpfPS.Core.Loading;
 
 /// <summary>What a program looks like after relocation: the instructions PROG_LOAD gets, and what CO-RE did.</summary>
-public sealed record RelocatedProgram(ProgramSpec Spec, BpfInstruction[] Instructions, ImmutableArray<CoreRelocationResult> CoreRelocations);
+/// <remarks>
+/// The CO-RE results are kept as an array (the property wraps it without a copy): ImmutableArray members over
+/// CoreRelocationResult would be JIT-compiled at the first load of every session, as ReadyToRun cannot precompile
+/// framework generics over the core's types.
+/// </remarks>
+public sealed record RelocatedProgram
+{
+    public RelocatedProgram(ProgramSpec Spec, BpfInstruction[] Instructions, ImmutableArray<CoreRelocationResult> CoreRelocations)
+        : this(Spec, Instructions, ImmutableCollectionsMarshal.AsArray(CoreRelocations) ?? CoreRelocator.NoResults)
+    {
+    }
+
+    internal RelocatedProgram(ProgramSpec spec, BpfInstruction[] instructions, CoreRelocationResult[] coreRelocations)
+    {
+        Spec = spec;
+        Instructions = instructions;
+        CoreRelocationArray = coreRelocations;
+    }
+
+    public ProgramSpec Spec { get; init; }
+    public BpfInstruction[] Instructions { get; init; }
+    public ImmutableArray<CoreRelocationResult> CoreRelocations
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(CoreRelocationArray);
+        init => CoreRelocationArray = ImmutableCollectionsMarshal.AsArray(value) ?? CoreRelocator.NoResults;
+    }
+    internal CoreRelocationResult[] CoreRelocationArray { get; private init; }
+
+    public void Deconstruct(out ProgramSpec Spec, out BpfInstruction[] Instructions, out ImmutableArray<CoreRelocationResult> CoreRelocations)
+    {
+        Spec = this.Spec;
+        Instructions = this.Instructions;
+        CoreRelocations = this.CoreRelocations;
+    }
+}
 
 /// <summary>Everything relocation reads, besides the spec. Nothing here is changed by relocation.</summary>
 public sealed class RelocationEnvironment
@@ -14,7 +49,7 @@ public sealed class RelocationEnvironment
     /// <summary>vmlinux first, then module specs: the CO-RE targets. Empty is fine for programs without CO-RE.</summary>
     public IReadOnlyList<BtfSpec> Targets { get; init; } = [];
     /// <summary>Resolved __ksym externs by name.</summary>
-    public IReadOnlyDictionary<string, ResolvedKsym> Ksyms { get; init; } = ImmutableDictionary<string, ResolvedKsym>.Empty;
+    public IReadOnlyDictionary<string, ResolvedKsym> Ksyms { get; init; } = KsymTable.Empty;
     /// <summary>Map name to fd. Null: placeholders (the map's index in the spec), for inspection without a kernel.</summary>
     public Func<string, int>? MapFd { get; init; }
     /// <summary>Module index (see <see cref="ResolvedKsym.ModuleIndex"/>) to that module's BTF object fd; null: 0.</summary>
@@ -46,8 +81,8 @@ public static class ProgramRelocator
         ArgumentNullException.ThrowIfNull(environment);
 
         var instructions = (BpfInstruction[])program.Instructions.Clone();
-        var core = ImmutableArray<CoreRelocationResult>.Empty;
-        if (!program.CoreRelocations.IsEmpty)
+        var core = CoreRelocator.NoResults;
+        if (program.CoreRelocationArray.Length != 0)
         {
             if (spec.Btf is null)
                 throw new BpfLoadException(spec.Path, $"program '{program.Name}'", "has CO-RE relocations but the object has no BTF");
@@ -55,7 +90,7 @@ public static class ProgramRelocator
                 throw new BpfLoadException(spec.Path, $"program '{program.Name}'", "has CO-RE relocations but no target BTF was given");
             try
             {
-                core = CoreRelocator.Apply(instructions, program.CoreRelocations.AsSpan(), spec.Btf, environment.Targets, coreCache);
+                core = CoreRelocator.Apply(instructions, program.CoreRelocationArray, spec.Btf, environment.Targets, coreCache);
             }
             catch (BpfFormatException e)
             {
@@ -82,7 +117,7 @@ public static class ProgramRelocator
         options ??= new CollectionOptions();
         var kernel = new KernelIdTargets(options);
         var ksyms = KsymResolver.Resolve(spec, () => kernel.Vmlinux, kernel.Modules, wanted => KsymResolver.ReadKallsyms(wanted));
-        bool needsTargets = spec.Programs.Values.Any(p => !p.CoreRelocations.IsEmpty);
+        bool needsTargets = spec.Programs.Values.Any(p => p.CoreRelocationArray.Length != 0);
         if (!needsTargets) return new RelocationEnvironment { Ksyms = ksyms };
         // CO-RE alone follows a custom target; ksyms above are ids the kernel checks, so they are the running kernel's.
         var coreTarget = options.TargetBtf ?? kernel.Vmlinux;
@@ -110,14 +145,23 @@ public static class ProgramRelocator
     /// </summary>
     public static void ApplyMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int> mapFd)
     {
+        var copy = instructions.ToArray();
+        ApplyMapReferences(spec, program, copy, mapFd);
+        copy.CopyTo(instructions);
+    }
+
+    // Relocation works on the instruction array itself, not a span over it: Span<BpfInstruction> conversions are framework
+    // generics over a core struct that ReadyToRun cannot precompile, JIT-compiled at the first load of every session.
+    internal static void ApplyMapReferences(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, Func<string, int> mapFd)
+    {
         ArgumentNullException.ThrowIfNull(mapFd);
         CheckMapReferences(spec, program, instructions, mapFd);
     }
 
     /// <summary>Checks every map reference and, when <paramref name="mapFd"/> is given, writes it.</summary>
-    private static void CheckMapReferences(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, Func<string, int>? mapFd)
+    private static void CheckMapReferences(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, Func<string, int>? mapFd)
     {
-        foreach (var reference in program.References)
+        foreach (var reference in program.ReferenceArray)
         {
             if (reference.Kind is not (ReferenceKind.MapFd or ReferenceKind.MapValue)) continue;
             CheckLoadImm64(spec, program, instructions, reference);
@@ -139,9 +183,9 @@ public static class ProgramRelocator
     }
 
     /// <summary>__ksym variables (libbpf RELO_EXTERN_VAR for ksyms) and kfunc calls (RELO_EXTERN_FUNC).</summary>
-    private static void ApplyExterns(CollectionSpec spec, ProgramSpec program, Span<BpfInstruction> instructions, RelocationEnvironment environment)
+    private static void ApplyExterns(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, RelocationEnvironment environment)
     {
-        foreach (var reference in program.References)
+        foreach (var reference in program.ReferenceArray)
         {
             if (reference.Kind is not (ReferenceKind.KsymVariable or ReferenceKind.KsymFunction)) continue;
             if (!environment.Ksyms.TryGetValue(reference.Target, out var ksym))
@@ -177,7 +221,7 @@ public static class ProgramRelocator
         }
     }
 
-    private static void CheckLoadImm64(CollectionSpec spec, ProgramSpec program, ReadOnlySpan<BpfInstruction> instructions, InstructionReference reference)
+    private static void CheckLoadImm64(CollectionSpec spec, ProgramSpec program, BpfInstruction[] instructions, InstructionReference reference)
     {
         if (reference.Index < 0 || reference.Index + 1 >= instructions.Length || !instructions[reference.Index].IsLoadImm64)
             throw Error(spec, program, $"reference to '{reference.Target}' at instruction {reference.Index} is not a ld_imm64");

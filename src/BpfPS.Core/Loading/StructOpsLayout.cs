@@ -54,15 +54,20 @@ internal sealed class StructOpsLayout
             ?? throw Fail($"struct {ValueTypePrefix}{ops.TypeName} is not in the running kernel's BTF: the kernel cannot register {ops.TypeName} from BPF");
         var kernelType = (BtfComposite)kernel.GetType(kernelTypeId);
         var valueType = (BtfComposite)kernel.GetType(valueTypeId);
-        var dataMember = valueType.Members.Cast<BtfMember?>().FirstOrDefault(m => m!.Value.TypeId == kernelTypeId)
-            ?? throw Fail($"struct {ValueTypePrefix}{ops.TypeName} has no member of type struct {ops.TypeName}");
-        int dataOffset = (int)(dataMember.BitOffset / 8);
+        // Loops, not LINQ over BtfMember and StructOpsFunction (JIT-compiled at a session's first struct_ops load).
+        BtfMember? dataMember = null;
+        for (int m = 0; m < valueType.Members.Length && dataMember is null; m++)
+            if (valueType.Members[m].TypeId == kernelTypeId) dataMember = valueType.Members[m];
+        if (dataMember is null)
+            throw Fail($"struct {ValueTypePrefix}{ops.TypeName} has no member of type struct {ops.TypeName}");
+        int dataOffset = (int)(dataMember.Value.BitOffset / 8);
 
         var type = (BtfComposite)objectBtf.GetType(ops.TypeId);
         var value = new byte[valueType.ByteSize];
         var slots = new List<(string, int)>();
         var programs = new List<(string, uint)>();
-        var programOf = ops.Functions.ToDictionary(f => f.MemberIndex, f => f.ProgramName);
+        var programOf = new Dictionary<int, string>(ops.FunctionArray.Length);
+        foreach (var f in ops.FunctionArray) programOf.Add(f.MemberIndex, f.ProgramName);
         string? opsName = null;
 
         for (int i = 0; i < type.Members.Length; i++)

@@ -14,7 +14,9 @@ internal sealed class StructOpsLoader
 {
     private readonly string _path;
     private readonly Dictionary<string, StructOpsLayout> _layouts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (uint TypeId, uint MemberIndex)> _attach = new(StringComparer.Ordinal);
+    // Made by the first struct_ops map: a Dictionary over a ValueTuple is JIT-compiled on first use (ReadyToRun cannot
+    // precompile it here), which objects without struct_ops then never pay.
+    private Dictionary<string, (uint TypeId, uint MemberIndex)>? _attach;
     private readonly List<StructOpsRegistration> _registered = [];
 
     private StructOpsLoader(string path) => _path = path;
@@ -32,7 +34,7 @@ internal sealed class StructOpsLoader
             if (map.StructOps is null) continue;
             var objectBtf = spec.Btf ?? throw new BpfLoadException(spec.Path, $"map '{map.Name}'", "struct_ops maps need the object's BTF");
             kernel ??= KernelBtf.GetVmlinux();
-            foreach (var f in map.StructOps.Functions)
+            foreach (var f in map.StructOps.FunctionArray)
             {
                 if (!spec.Programs.ContainsKey(f.ProgramName))
                     throw new BpfLoadException(spec.Path, $"map '{map.Name}'", $"member '{f.MemberName}' points at program '{f.ProgramName}', which is not in the collection");
@@ -40,11 +42,11 @@ internal sealed class StructOpsLoader
             var layout = StructOpsLayout.Build(spec.Path, map, objectBtf, kernel);
             loader._layouts[map.Name] = layout;
             foreach (var (program, member) in layout.Programs)
-                loader._attach[program] = (layout.KernelTypeId, member);
+                (loader._attach ??= new(StringComparer.Ordinal))[program] = (layout.KernelTypeId, member);
         }
         foreach (var program in spec.Programs.Values)
         {
-            if (program.Type == BpfProgramType.StructOps && !loader._attach.ContainsKey(program.Name))
+            if (program.Type == BpfProgramType.StructOps && loader._attach?.ContainsKey(program.Name) != true)
                 throw new BpfLoadException(spec.Path, $"program '{program.Name}'",
                     "no struct_ops map points at this struct_ops program, so the kernel member it implements is unknown");
         }
@@ -54,10 +56,15 @@ internal sealed class StructOpsLoader
     /// <summary>attach_btf_id (the kernel struct) and expected_attach_type (the member index) for a struct_ops program.</summary>
     public bool TryGetAttach(string program, out uint attachBtfId, out BpfAttachType expectedAttachType)
     {
-        bool found = _attach.TryGetValue(program, out var a);
+        if (_attach is null || !_attach.TryGetValue(program, out var a))
+        {
+            attachBtfId = 0;
+            expectedAttachType = default;
+            return false;
+        }
         attachBtfId = a.TypeId;
         expectedAttachType = (BpfAttachType)a.MemberIndex;
-        return found;
+        return true;
     }
 
     /// <summary>

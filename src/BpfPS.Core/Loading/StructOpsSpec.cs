@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using BpfPS.Core.Collections;
 
 namespace BpfPS.Core.Loading;
 
@@ -22,7 +24,14 @@ public sealed class StructOpsSpec
     /// <summary>Declared in ".struct_ops.link": created with BPF_F_LINK and registered by BPF_LINK_CREATE.</summary>
     public bool UsesLink { get; init; }
     /// <summary>The function-pointer members set to programs, in member order.</summary>
-    public ImmutableArray<StructOpsFunction> Functions { get; set; } = ImmutableArray<StructOpsFunction>.Empty;
+    public ImmutableArray<StructOpsFunction> Functions
+    {
+        get => ImmutableCollectionsMarshal.AsImmutableArray(FunctionArray);
+        set => FunctionArray = ImmutableCollectionsMarshal.AsArray(value) ?? ValueList<StructOpsFunction>.Empty;
+    }
+    // What the parser and loader use (Functions wraps it without a copy): ImmutableArray members over StructOpsFunction
+    // were JIT-compiled at a session's first load of a struct_ops object.
+    internal StructOpsFunction[] FunctionArray { get; set; } = ValueList<StructOpsFunction>.Empty;
 }
 
 /// <summary>Member <see cref="MemberIndex"/> (<see cref="MemberName"/>) of the object's struct points at program <see cref="ProgramName"/>.</summary>

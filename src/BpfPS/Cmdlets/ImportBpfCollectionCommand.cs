@@ -126,8 +126,11 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
             foreach (var warning in collection.Warnings) WriteWarning($"{file}: {warning}");
             if (collection.SkippedPrograms.Count > 0) WriteVerbose($"Skipped {file}: programs {string.Join(", ", collection.SkippedPrograms)} (not loaded).");
             if (Attach && !LinkCommands.AttachSections(this, collection)) return;
-            WriteVerbose($"Loaded {file}: programs {Describe(collection.Programs.Values.Select(p => (p.Name, p.Id)))}; " +
-                         $"maps {Describe(collection.Maps.Values.Select(m => (m.Name, m.Id)))}.");
+            // Only when verbose output is on: the message asks the kernel for every program's id (which a load does not
+            // otherwise), and its formatting JIT-compiles framework generics over ValueTuples on a session's first load.
+            if (IsVerbose())
+                WriteVerbose($"Loaded {file}: programs {Describe(collection.Programs.Values.Select(p => (p.Name, p.Id)))}; " +
+                             $"maps {Describe(collection.Maps.Values.Select(m => (m.Name, m.Id)))}.");
             WriteObject(collection);
         }
         catch (Exception e) when (ErrorRecords.IsWorkFailure(e))
@@ -143,10 +146,24 @@ public sealed class ImportBpfCollectionCommand : PSCmdlet
     /// <summary>What the load would create, for -WhatIf and -Confirm.</summary>
     private static string Plan(CollectionSpec spec, string[]? only)
     {
-        var maps = string.Join(", ", spec.Maps.Values.Select(m => $"{m.Name} ({m.Type}, {m.MaxEntries} entries)"));
+        // Numbers and enums as strings: interpolating a uint or an enum JIT-compiles DefaultInterpolatedStringHandler's
+        // AppendFormatted for its type at the first load of a session.
+        var maps = string.Join(", ", spec.Maps.Values.Select(m => $"{m.Name} ({m.Type.ToString()}, {m.MaxEntries.ToString()} entries)"));
         var chosen = spec.Programs.Values.Where(p => only is null ? p.AutoLoad : only.Contains(p.Name, StringComparer.Ordinal)).ToList();
-        var programs = string.Join(", ", chosen.Select(p => $"{p.Name} ({p.Type})"));
+        var programs = string.Join(", ", chosen.Select(p => $"{p.Name} ({p.Type.ToString()})"));
         return $"Create {spec.Maps.Count} maps [{maps}] and load {chosen.Count} programs [{programs}]";
+    }
+
+    /// <summary>Whether WriteVerbose would show anything: -Verbose given (and not :$false), else $VerbosePreference.</summary>
+    private bool IsVerbose()
+    {
+        if (MyInvocation.BoundParameters.TryGetValue("Verbose", out var verbose))
+            return verbose is SwitchParameter { IsPresent: true } || verbose is true;
+        var value = GetVariableValue("VerbosePreference");
+        // A preference set in a child scope may hold a string ('Continue'): convert it as PowerShell does.
+        if (value is not ActionPreference preference && !LanguagePrimitives.TryConvertTo(value, out preference))
+            return false;
+        return preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
     }
 
     private static string Describe(IEnumerable<(string Name, uint Id)> items) =>

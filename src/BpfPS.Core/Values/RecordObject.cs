@@ -22,6 +22,10 @@ public abstract class RecordObject
     /// <summary>Sets every member from <paramref name="values"/> (declaration order, each of its property's type or null).</summary>
     protected internal abstract void SetValues(object?[] values);
 
+    /// <summary>Sets every member from a record's bytes (see <see cref="RecordType.Read"/>); not every class can.</summary>
+    protected internal virtual void Read(ReadOnlySpan<byte> record, Func<ulong, DateTime>? toTime) =>
+        throw new NotSupportedException($"{GetRecordType().CTypeName} records are converted from their decoded form");
+
     /// <summary>A new instance of the same generated class, every member null.</summary>
     protected internal abstract RecordObject CreateEmpty();
 

@@ -59,10 +59,16 @@ public static partial class RecordTypes
                     timeIndexes.Add(i);
                 }
             }
-            var type = Emit(UniqueName(preferredName), layout.Names, valueTypes);
-            var result = new RecordType(type, layout.TypeName, layout.Names,
-                converters.Any(c => c is not null) ? converters : null, [.. timeIndexes]);
+            var propertyTypes = Array.ConvertAll(valueTypes, t => t.IsValueType ? typeof(Nullable<>).MakeGenericType(t) : t);
+            var isTime = new bool[members.Length];
+            foreach (int i in timeIndexes) isTime[i] = true;
+            var readers = Readers.For(spec, layout, valueTypes, propertyTypes, converters, isTime);
+            var type = Emit(UniqueName(preferredName), layout.Names, propertyTypes, readers is not null);
+            var result = new RecordType(type, layout.TypeName, layout.Size, layout.Names,
+                converters.Any(c => c is not null) ? converters : null, [.. timeIndexes], readers is not null);
             type.GetField(RecordTypeField, BindingFlags.NonPublic | BindingFlags.Static)!.SetValue(null, result);
+            for (int i = 0; readers is not null && i < readers.Length; i++)
+                type.GetField(ReaderField(i), BindingFlags.NonPublic | BindingFlags.Static)!.SetValue(null, readers[i]);
             _types[key] = result;
             return result;
         }
@@ -160,7 +166,9 @@ public static partial class RecordTypes
 
         // ---- IL ---------------------------------------------------------------------------------------------------------
 
-        private Type Emit(string name, ImmutableArray<string> names, Type[] valueTypes)
+        private static string ReaderField(int index) => $"<read{index}>";
+
+        private Type Emit(string name, ImmutableArray<string> names, Type[] propertyTypes, bool withReaders)
         {
             _module ??= AssemblyBuilder.DefineDynamicAssembly(
                     new AssemblyName($"{Namespace}.{Interlocked.Increment(ref s_assemblies)}"), AssemblyBuilderAccess.RunAndCollect)
@@ -172,8 +180,7 @@ public static partial class RecordTypes
             var fields = new FieldBuilder[names.Length];
             for (int i = 0; i < names.Length; i++)
             {
-                var propertyType = valueTypes[i].IsValueType ? typeof(Nullable<>).MakeGenericType(valueTypes[i]) : valueTypes[i];
-                fields[i] = builder.DefineField($"<{names[i]}>", propertyType, FieldAttributes.Private);
+                fields[i] = builder.DefineField($"<{names[i]}>", propertyTypes[i], FieldAttributes.Private);
                 DefineProperty(builder, names[i], fields[i]);
             }
 
@@ -211,6 +218,25 @@ public static partial class RecordTypes
                 il.Emit(OpCodes.Stfld, fields[i]);
             }
             il.Emit(OpCodes.Ret);
+
+            if (withReaders)
+            {
+                // Read(record, toTime): each field from its member's reader, a static delegate of the field's exact type.
+                il = builder.DefineMethod(nameof(RecordObject.Read), Override, typeof(void),
+                    [typeof(ReadOnlySpan<byte>), typeof(Func<ulong, DateTime>)]).GetILGenerator();
+                for (int i = 0; i < fields.Length; i++)
+                {
+                    var readerType = typeof(MemberReader<>).MakeGenericType(fields[i].FieldType);
+                    var reader = builder.DefineField(ReaderField(i), readerType, FieldAttributes.Private | FieldAttributes.Static);
+                    il.Emit(OpCodes.Ldarg_0);
+                    il.Emit(OpCodes.Ldsfld, reader);
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldarg_2);
+                    il.Emit(OpCodes.Callvirt, readerType.GetMethod("Invoke")!);
+                    il.Emit(OpCodes.Stfld, fields[i]);
+                }
+                il.Emit(OpCodes.Ret);
+            }
             return builder.CreateType();
         }
 

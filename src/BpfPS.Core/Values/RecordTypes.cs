@@ -68,9 +68,12 @@ public sealed class RecordType
     private readonly Func<object?, object?>?[]? _converters;
     private readonly int[] _timeIndexes;
 
-    internal RecordType(Type type, string cTypeName, ImmutableArray<string> names, Func<object?, object?>?[]? converters, int[] timeIndexes)
+    internal RecordType(Type type, string cTypeName, uint size, ImmutableArray<string> names, Func<object?, object?>?[]? converters,
+        int[] timeIndexes, bool canRead)
     {
         Type = type;
+        Size = (int)size;
+        CanRead = canRead;
         CTypeName = cTypeName;
         Names = names;
         _converters = converters;
@@ -83,6 +86,32 @@ public sealed class RecordType
 
     /// <summary>The C type: "struct event".</summary>
     public string CTypeName { get; }
+
+    /// <summary>Bytes of the C type.</summary>
+    public int Size { get; }
+
+    /// <summary>
+    /// True when <see cref="Read"/> can decode records straight from their bytes (every member but bitfields can: a
+    /// composite with bitfields converts from its decoded record through <see cref="Create"/>).
+    /// </summary>
+    public bool CanRead { get; }
+
+    /// <summary>
+    /// An instance decoded straight from a record's bytes, with the values <see cref="Events.EventDecoder"/> gives: a
+    /// record shorter than the type leaves the members past its end null and cuts arrays to their whole elements.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><see cref="CanRead"/> is false.</exception>
+    /// <exception cref="ArgumentException">The record is longer than the type.</exception>
+    /// <exception cref="ArgumentNullException">The class has time members and <paramref name="toTime"/> is null.</exception>
+    public RecordObject Read(ReadOnlySpan<byte> record, Func<ulong, DateTime>? toTime = null)
+    {
+        if (!CanRead) throw new NotSupportedException($"{CTypeName} records are converted from their decoded form (it has bitfields)");
+        if (record.Length > Size) throw new ArgumentException($"a {record.Length}-byte record is longer than {CTypeName} ({Size} bytes)", nameof(record));
+        if (_timeIndexes.Length > 0) ArgumentNullException.ThrowIfNull(toTime);
+        var result = _prototype.CreateEmpty();
+        result.Read(record, toTime);
+        return result;
+    }
 
     /// <summary>Member names in declaration order (anonymous inner members flattened), one property each.</summary>
     public ImmutableArray<string> Names { get; }

@@ -121,16 +121,16 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
             object? decoded;
             try
             {
-                decoded = decoder.Decode(record);
+                decoded = decoder.Decode(record, recordTypes[index], toTime);
             }
             catch (Exception e) when (e is EventRecordTooLongException or BpfPS.Core.BpfFormatException)
             {
                 WriteError(EventErrors.From(e, new BpfEventRecord(names[index].Name, names[index].Id, cpu, record.ToArray())));
                 return;
             }
-            if (decoded is BtfRecord fields && recordTypes[index] is { } recordType)
+            if (decoded is RecordObject typed)
             {
-                WriteObject(recordType.Create(fields, toTime));
+                WriteObject(typed);
                 written++;
                 return;
             }

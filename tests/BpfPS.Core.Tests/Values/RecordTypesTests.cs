@@ -176,6 +176,40 @@ public class RecordTypesTests
     }
 
     [Fact]
+    public void ReadingStraightFromBytesGivesWhatConvertingTheDecodedRecordGives()
+    {
+        var (spec, sample, _) = Sample();
+        var type = RecordTypes.For(spec, sample)!;
+        Assert.True(type.CanRead);
+        var decoder = new EventDecoder(spec, sample);
+        var bytes = SampleBytes();
+        // Every length: a whole record, and short ones ending inside, between and at the start of members.
+        for (int length = 0; length <= bytes.Length; length++)
+        {
+            var record = bytes.AsSpan(0, length);
+            var read = type.Read(record);
+            var converted = type.Create((BtfRecord)decoder.Decode(record)!);
+            Assert.Equal(converted.ToString(), read.ToString());
+            Assert.Equal(converted.ToString(), decoder.Decode(record, type).ToString());
+        }
+        Assert.Throws<ArgumentException>(() => type.Read(new byte[bytes.Length + 1]));
+    }
+
+    [Fact]
+    public void BitfieldsAreConvertedFromTheDecodedRecord()
+    {
+        var b = new BtfBuilder();
+        uint u32 = b.AddInt("unsigned int", 4);
+        uint s = b.AddStruct("flags", 8, new BtfMember("lo", u32, 0, 4), new BtfMember("n", u32, 32, 0));
+        var spec = b.BuildSpec();
+        var type = RecordTypes.For(spec, s)!;
+        Assert.False(type.CanRead);
+        var value = new EventDecoder(spec, s).Decode([0x13, 0, 0, 0, 7, 0, 0, 0], type);
+        Assert.Equal("{ lo = 3, n = 7 }", value!.ToString());
+        Assert.IsType(type.Type, value);
+    }
+
+    [Fact]
     public void TimeMembersBecomeDateTimes()
     {
         var (spec, sample, _) = Sample();
@@ -186,6 +220,8 @@ public class RecordTypesTests
         var stamp = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Local);
         var value = type.Create((BtfRecord)BtfValueCodec.Decode(spec, sample, SampleBytes())!, ns => ns == 1UL << 40 ? stamp : default);
         Assert.Equal(stamp, Property(value, "u"));
+        Assert.Equal(stamp, Property(type.Read(SampleBytes(), ns => ns == 1UL << 40 ? stamp : default), "u"));
+        Assert.Null(Property(type.Read(SampleBytes().AsSpan(0, 8), _ => stamp), "u"));
     }
 
     [Fact]

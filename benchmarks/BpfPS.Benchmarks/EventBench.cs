@@ -312,17 +312,20 @@ internal static partial class EventBench
             p.OutputDataReceived += (_, e) => { if (e.Data is { } line) lock (lines) { lines.Add(line); if (line.StartsWith("sample ", StringComparison.Ordinal)) Console.WriteLine("  " + line); } };
             p.BeginOutputReadLine();
             var errorTask = p.StandardError.ReadToEndAsync();
-            // Wait for the stream to start (its first sample), then produce at a steady rate until pwsh is done.
+            // Wait for the stream to start (its first sample), then produce at a steady rate, stopping a few seconds before
+            // the stream's -Duration ends so that every event sent is one the stream could receive (sent - received = lost).
             while (!p.HasExited && !lines.Any(l => l.StartsWith("sample ", StringComparison.Ordinal))) Thread.Sleep(50);
             Thread.Sleep(2000);   // Receive-BpfEvent opens the ring
             long calls = 0;
             var watch = Stopwatch.StartNew();
-            while (!p.HasExited)
+            double producing = Math.Max(1, seconds - 5);
+            while (!p.HasExited && watch.Elapsed.TotalSeconds < producing)
             {
-                long due = (long)(watch.Elapsed.TotalSeconds * rate);
+                long due = (long)(Math.Min(watch.Elapsed.TotalSeconds, producing) * rate);
                 while (calls < due) { GetPid(); calls++; }
                 Thread.Sleep(5);
             }
+            double produced = watch.Elapsed.TotalSeconds;
             p.WaitForExit();
             link.Dispose();
             var (sent, refused) = ReadCounts(counts);
@@ -337,8 +340,8 @@ internal static partial class EventBench
             text.AppendLine($"### Memory over a {seconds} s stream through Receive-BpfEvent");
             text.AppendLine();
             text.AppendLine($"`Receive-BpfEvent <live_ring id> -Type event -Duration {seconds} | Measure-Object` in a fresh pwsh while getpid() events arrive at a steady {rate:N0}/s " +
-                $"({calls / watch.Elapsed.TotalSeconds:N0}/s made): {received:N0} records received of {sent:N0} sent, {refused:N0} refused by the kernel; the pwsh process used " +
-                $"{cpuSeconds:F0} s of CPU ({100 * cpuSeconds / watch.Elapsed.TotalSeconds:F0}% of one CPU, start-up included). The process samples itself every 30 s: managed heap after a full collection, and RSS " +
+                $"for {produced:F0} s ({calls / produced:N0}/s made): **{received:N0} records received of {sent:N0} sent ({sent - received:N0} lost)**, {refused:N0} refused by the kernel; the pwsh process used " +
+                $"{cpuSeconds:F0} s of CPU ({100 * cpuSeconds / samples[^1].Seconds:F0}% of one CPU over the stream, start-up included). The process samples itself every 30 s: managed heap after a full collection, and RSS " +
                 "(the first sample is before the stream starts, the last after it ends).");
             text.AppendLine();
             text.AppendLine("| t (s) | managed heap (MiB) | RSS (MiB) |");

@@ -326,8 +326,8 @@ internal static partial class EventBench
                 Thread.Sleep(5);
             }
             double produced = watch.Elapsed.TotalSeconds;
+            link.Dispose();   // from here on no event is sent (not even for the runtime's own getpid calls): all of them are in the ring
             p.WaitForExit();
-            link.Dispose();
             var (sent, refused) = ReadCounts(counts);
             var samples = lines.Where(l => l.StartsWith("sample ", StringComparison.Ordinal)).Select(l => l.Split(' '))
                 .Select(f => (Seconds: long.Parse(f[1], CultureInfo.InvariantCulture) / 1000.0, Heap: long.Parse(f[2], CultureInfo.InvariantCulture), Rss: long.Parse(f[3], CultureInfo.InvariantCulture))).ToList();
@@ -340,13 +340,18 @@ internal static partial class EventBench
             text.AppendLine($"### Memory over a {seconds} s stream through Receive-BpfEvent");
             text.AppendLine();
             text.AppendLine($"`Receive-BpfEvent <live_ring id> -Type event -Duration {seconds} | Measure-Object` in a fresh pwsh while getpid() events arrive at a steady {rate:N0}/s " +
-                $"for {produced:F0} s ({calls / produced:N0}/s made): **{received:N0} records received of {sent:N0} sent ({sent - received:N0} lost)**, {refused:N0} refused by the kernel; the pwsh process used " +
+                $"for {produced:F0} s ({calls:N0} getpid() calls, {calls / produced:N0}/s): **{received:N0} records received of {sent:N0} sent ({sent - received:N0} lost)**, {refused:N0} refused by the kernel; the pwsh process used " +
                 $"{cpuSeconds:F0} s of CPU ({100 * cpuSeconds / samples[^1].Seconds:F0}% of one CPU over the stream, start-up included). The process samples itself every 30 s: managed heap after a full collection, and RSS " +
                 "(the first sample is before the stream starts, the last after it ends).");
             text.AppendLine();
             text.AppendLine("| t (s) | managed heap (MiB) | RSS (MiB) |");
             text.AppendLine("|---:|---:|---:|");
-            foreach (var (t, heap, rss) in samples) text.AppendLine($"| {t:F0} | {MiB(heap)} | {MiB(rss)} |");
+            for (int i = 0; i < samples.Count; i++)
+            {
+                var (t, heap, rss) = samples[i];
+                string when = i == 0 ? "0 (before)" : i == samples.Count - 1 ? $"{t:F0} (after)" : $"{t:F0}";
+                text.AppendLine($"| {when} | {MiB(heap)} | {MiB(rss)} |");
+            }
             text.AppendLine();
             var streaming = samples.Skip(1).SkipLast(1).ToList();   // the samples taken while records flowed
             if (streaming.Count >= 2)

@@ -18,7 +18,9 @@ namespace BpfPS.Core.Values;
 /// or the number when none matches). Value-typed members are nullable: a record shorter than its struct leaves the
 /// members past its end null. A composite whose member names differ only in case (legal in C, not in a
 /// case-insensitive shell) gets no class: <see cref="For"/> returns null and callers keep the <see cref="BtfRecord"/>;
-/// such a composite nested in another is kept as a <see cref="BtfRecord"/> typed object.
+/// such a composite nested in another stays a <see cref="BtfRecord"/> in a member typed object. Instances are read
+/// straight from a record's bytes (<see cref="RecordType.Read"/>) or converted from its decoded form
+/// (<see cref="RecordType.Create"/>), with the same values either way.
 /// </remarks>
 public static partial class RecordTypes
 {

@@ -335,7 +335,11 @@ internal static partial class EventBench
             if (end is null || samples.Count < 3) return $"(Stream not measured: pwsh failed: {errorTask.Result.Trim()})\n\n";
             long received = long.Parse(end[1], CultureInfo.InvariantCulture);
             double cpuSeconds = double.Parse(end[2], CultureInfo.InvariantCulture) / 1000;
-            static string MiB(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
+            static string MiB(long bytes)
+            {
+                double mib = Math.Round(bytes / 1048576.0, 1);
+                return (mib == 0 ? 0 : mib).ToString("F1", CultureInfo.InvariantCulture);   // no "-0.0"
+            }
             var text = new StringBuilder();
             text.AppendLine($"### Memory over a {seconds} s stream through Receive-BpfEvent");
             text.AppendLine();

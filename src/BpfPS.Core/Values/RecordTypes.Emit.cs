@@ -26,9 +26,11 @@ public static partial class RecordTypes
                 {
                     return Build(id, preferredName, time, 0);
                 }
-                catch (BpfFormatException)
+                catch (Exception e) when (e is BpfFormatException or ArgumentException or TypeLoadException or NotSupportedException)
                 {
-                    return null;   // malformed: the decoder reports it on the first record
+                    // Malformed BTF (the decoder reports it on the first record), or names no class can carry: callers
+                    // keep the decoded record.
+                    return null;
                 }
             }
         }
@@ -75,6 +77,8 @@ public static partial class RecordTypes
 
         private string UniqueName(string preferred)
         {
+            // C names are identifiers already; anything else in a BTF string becomes '_' so the type name parses.
+            preferred = string.Concat(preferred.Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_'));
             string name = preferred;
             for (int n = 2; !_names.Add(name); n++) name = $"{preferred}_{n}";
             return name;

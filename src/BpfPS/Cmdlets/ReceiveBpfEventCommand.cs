@@ -13,7 +13,7 @@ namespace BpfPS.Cmdlets;
 /// Ctrl+C. Several maps are read at once. The readers own their descriptors, so this works from a thread job too.
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "BpfEvent")]
-[OutputType(typeof(RecordObject), typeof(PSObject), typeof(BpfEventRecord))]
+[OutputType(typeof(PSObject), typeof(BpfEventRecord))]   // records: generated classes, shown by their own properties (no fixed view)
 public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
 {
     private readonly List<object> _maps = [];
@@ -106,7 +106,7 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
         var clock = TimeField is { Length: > 0 } ? new KernelClock(Clock) : null;
         Func<ulong, DateTime>? toTime = clock is null ? null : clock.ToLocal;
         // Records become instances of a class generated for their struct (typed properties, far cheaper in a pipeline
-        // than note properties); a struct without one (member names differing only in case) keeps the PSCustomObject.
+        // than note properties); a struct without one (member names differing only in case) keeps the decoded record.
         var recordTypes = Array.ConvertAll(decoders, d => d is null ? null : RecordTypes.For(d.Spec, d.TypeId, TimeField));
 
         void Handle(int index, ReadOnlySpan<byte> record, int cpu)

@@ -30,9 +30,10 @@ internal static class PowerShellValues
 
     /// <summary>
     /// The <see cref="ValueAdapter"/> for the core encoder, which calls it on every part of a key or value before
-    /// reading it: a PSCustomObject becomes an ordered dictionary of its note properties, and so does an instance of a
-    /// generated record class (of its properties), any other PowerShell wrapper is unwrapped to its base object. Hashtables, arrays and the parts inside them reach this again as the encoder
-    /// descends, so nested PSCustomObjects are converted too.
+    /// reading it: a PSCustomObject becomes an ordered dictionary of its note properties, an instance of a generated
+    /// record class (Receive-BpfEvent -Type) one of its properties, and any other PowerShell wrapper is unwrapped to
+    /// its base object. Hashtables, arrays and the parts inside them reach this again as the encoder descends, so
+    /// nested PSCustomObjects and records are converted too.
     /// </summary>
     public static object? ToEncodable(object value)
     {

@@ -262,6 +262,18 @@ public class RecordTypesTests
     }
 
     [Fact]
+    public void NamesThatAreNoIdentifiersStillMakeAClass()
+    {
+        var b = new BtfBuilder();
+        uint u32 = b.AddInt("unsigned int", 4);
+        uint s = b.AddStruct("we.ird[1], x", 4, new BtfMember("a b", u32, 0, 0));
+        var spec = b.BuildSpec();
+        var type = RecordTypes.For(spec, s)!;
+        Assert.Equal("BpfPS.Records.we_ird_1___x", type.Type.FullName);
+        Assert.Equal(7u, Property(type.Read([7, 0, 0, 0]), "a b"));
+    }
+
+    [Fact]
     public void OtherKindsHaveNoClass()
     {
         var b = new BtfBuilder();

@@ -33,6 +33,11 @@ param(
     # fuzz: how long to fuzz, in minutes, shared by the targets.
     [double] $Minutes = 10,
 
+    # bench: also stream events through Receive-BpfEvent for this many seconds, sampling memory every 30 s (0: not run;
+    # docs/performance.md's figure is a 600 s run). The events part alone: dotnet run --project
+    # benchmarks/BpfPS.Benchmarks -c Release -- --events [--stream-seconds N] [--producers N] [--seconds N].
+    [int] $EventStreamSeconds = 0,
+
     # build: the architecture the module is precompiled (ReadyToRun) for; default the build host's. A ReadyToRun image
     # of another architecture does not load at all, so out/BpfPS (and the package) holds one architecture's code.
     [ValidateSet('linux-x64', 'linux-arm64')]
@@ -358,7 +363,8 @@ function Invoke-Bench {
     Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--', '--parallel-threshold')
 
     # Event readers against libbpf, and through Receive-BpfEvent (needs the built module): their own section of performance.md.
-    Invoke-Native dotnet @('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--', '--events')
+    $eventArgs = @('--events') + $(if ($EventStreamSeconds -gt 0) { @('--stream-seconds', "$EventStreamSeconds") } else { @() })
+    Invoke-Native dotnet (@('run', '-c', 'Release', '--artifacts-path', $ArtifactsDir, '--project', (Join-Path $Root 'benchmarks/BpfPS.Benchmarks/BpfPS.Benchmarks.csproj'), '--') + $eventArgs)
 }
 
 function Invoke-Package {

@@ -44,6 +44,70 @@ Describe 'Receive-BpfEvent' {
         ([datetime]::Now - $events[0].stamp).TotalSeconds | Should -BeLessThan 10
     }
 
+    It 'emits instances of a class generated for the struct, whose members have real .NET types' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 30) | Out-Null
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 10) | Out-Null
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 20) | Out-Null
+        $events = Receive-BpfEvent $collection.Maps.events -Type event -First 3 -Timeout 2
+        $events[0].GetType().FullName | Should -BeLike 'BpfPS.Records.event*'
+        $events[0].GetType().BaseType | Should -Be ([BpfPS.Core.Values.RecordObject])
+        $events[0].psobject.Properties.Name | Should -Be @('seq', 'marker', 'comm', 'stamp', 'args')
+        $events[0].marker | Should -BeOfType [uint32]
+        $events[0].stamp | Should -BeOfType [uint64]
+        $events[0].comm | Should -BeOfType [string]
+        , $events[0].args | Should -BeOfType [uint32[]]
+        ($events[0] | Get-Member -Name marker).Definition | Should -BeLike '*uint*marker*'
+        "$($events[0])" | Should -BeLike '{ seq = *, marker = 30, comm = bpfps-events, stamp = *, args = `[30, 31, *] }'
+        ($events | Sort-Object marker).marker | Should -Be @(10, 20, 30)
+        ($events | Where-Object marker -GT 15 | Sort-Object seq -Descending).marker | Should -Be @(20, 30)
+        ($events | Where-Object { $_.args[1] -eq 11 }).marker | Should -Be 10
+        $events[0].marker = 99   # the properties are writable
+        $events[0].marker | Should -Be 99
+        ($events | Format-List | Out-String) | Should -BeLike '*comm*: bpfps-events*'
+    }
+
+    It 'types nested structs and their arrays, and leaves members past a short record''s end null' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 3 7) | Out-Null   # a whole struct big_event
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 8) | Out-Null   # struct event: short for big_event
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 2 9) | Out-Null   # 24 bytes
+        $big, $short, $shorter = Receive-BpfEvent $collection.Maps.events -Type big_event -First 3 -Timeout 2
+        $big.head.GetType().FullName | Should -BeLike 'BpfPS.Records.event*'
+        $big.head.marker | Should -Be 7
+        , $big.head.args | Should -BeOfType [uint32[]]
+        , $big.extra | Should -BeOfType [uint64[]]
+        $big.extra | Should -Be @(0, 1, 2, 3)
+        $short.head.marker | Should -Be 8
+        $short.head.args | Should -Be @(8..15)
+        $short.extra | Should -BeNullOrEmpty
+        $shorter.head.seq | Should -Not -BeNullOrEmpty
+        $shorter.head.marker | Should -Be 9
+        $shorter.head.comm | Should -Be 'bpfps-events'
+        $shorter.extra | Should -BeNullOrEmpty
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 2 9) | Out-Null
+        $cut = Receive-BpfEvent $collection.Maps.events -Type event -First 1 -Timeout 2
+        $cut.marker | Should -Be 9
+        $cut.stamp | Should -BeNullOrEmpty
+        $cut.args | Should -BeNullOrEmpty
+    }
+
+    It 'writes received records back: Send-BpfEvent and Set-BpfMapEntry take them as they are' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 50) -Repeat 2 | Out-Null
+        $events = Receive-BpfEvent $collection.Maps.events -Type event -First 2 -Timeout 2
+        $events | Send-BpfEvent $collection.Maps.user_events -Type event
+        Invoke-BpfProgram $collection.Programs.user_drain -Data (New-Request) | Out-Null
+        (Get-BpfMapEntry $collection.Maps.drained 0).Value | Should -Be 2
+        (Get-BpfMapEntry $collection.Maps.drained 1).Value | Should -Be ($events[0].seq + $events[1].seq)
+        (Get-BpfMapEntry $collection.Maps.drained 3).Value | Should -Be 64
+        $events[1].marker = 77
+        $events[1].args[7] = 5
+        Set-BpfMapEntry $collection.Maps.saved_events -Key 1 -Value $events[1]
+        $saved = (Get-BpfMapEntry $collection.Maps.saved_events 1).Value
+        $saved.marker | Should -Be 77
+        $saved.comm | Should -Be 'bpfps-events'
+        $saved.stamp | Should -Be $events[1].stamp
+        $saved.args | Should -Be @(50, 51, 52, 53, 54, 55, 56, 5)
+    }
+
     It 'returns raw records without -Type, and finds the map by id' {
         Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 5) | Out-Null
         $record = Receive-BpfEvent $collection.Maps.events.Id -First 1 -Timeout 2

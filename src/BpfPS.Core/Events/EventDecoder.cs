@@ -81,19 +81,34 @@ public sealed class EventDecoder
 
     /// <summary>Decodes one record (see the class remarks for short and long records).</summary>
     /// <exception cref="EventRecordTooLongException">The record is longer than the type plus <see cref="TrailingSlack"/>.</exception>
-    public object? Decode(ReadOnlySpan<byte> record)
+    public object? Decode(ReadOnlySpan<byte> record) => Decode(record, null);
+
+    /// <summary>
+    /// Decodes one record into an instance of <paramref name="into"/>, the class <see cref="RecordTypes"/> generated
+    /// for this decoder's type: straight from the bytes when the class can read them, else through the decoded record;
+    /// members typed DateTime go through <paramref name="toTime"/>. Without a class, the decoded value.
+    /// </summary>
+    /// <exception cref="EventRecordTooLongException">The record is longer than the type plus <see cref="TrailingSlack"/>.</exception>
+    public object? Decode(ReadOnlySpan<byte> record, RecordType? into, Func<ulong, DateTime>? toTime = null)
     {
+        object? decoded;
         if (record.Length >= Size)
         {
             if (record.Length > Size + TrailingSlack)
                 throw new EventRecordTooLongException(TypeName, Size, record.Length);
-            return _codec.Decode(record[..Size]);
+            if (into is { CanRead: true }) return into.Read(record[..Size], toTime);
+            decoded = _codec.Decode(record[..Size]);
         }
-        // Short: decode a zero-filled copy, then drop what the record did not cover.
-        record.CopyTo(_scratch);
-        _scratch.AsSpan(record.Length).Clear();
-        var decoded = _codec.Decode(_scratch);
-        return decoded is BtfRecord full && _layout is not null ? Trim(full, record.Length) : decoded;
+        else
+        {
+            if (into is { CanRead: true }) return into.Read(record, toTime);
+            // Short: decode a zero-filled copy, then drop what the record did not cover.
+            record.CopyTo(_scratch);
+            _scratch.AsSpan(record.Length).Clear();
+            decoded = _codec.Decode(_scratch);
+            if (decoded is BtfRecord full && _layout is not null) decoded = Trim(full, record.Length);
+        }
+        return into is not null && decoded is BtfRecord fields ? into.Create(fields, toTime) : decoded;
     }
 
     private BtfRecord Trim(BtfRecord full, int covered)

@@ -25,6 +25,11 @@ public sealed class BtfRecord : IReadOnlyDictionary<string, object?>, IDictionar
         _values = values;
     }
 
+    /// <summary>The values in member order, not copied (the record types read them once, when converting).</summary>
+    internal object?[] RawValues => _values;
+
+    internal CompositeLayout Layout => _layout;
+
     /// <summary>The C type this was decoded from: "struct event", "union (anonymous)", "section .data".</summary>
     public string TypeName => _layout.TypeName;
 

@@ -73,8 +73,8 @@ public sealed partial class BtfValueCodec : ValueCodec
         Malformed($"{TypeName}: value nests more than {MaxDepth} levels (a cycle?)");
 
     /// <summary>Plain char (named "char" or with the BTF char encoding): arrays of it read as text.</summary>
-    private static bool IsCharacter(BtfInt type) =>
+    internal static bool IsCharacter(BtfInt type) =>
         type.ByteSize == 1 && ((type.Encoding & BtfIntEncoding.Char) != 0 || type.Name == "char");
 
-    private static bool IsBool(BtfInt type) => (type.Encoding & BtfIntEncoding.Bool) != 0;
+    internal static bool IsBool(BtfInt type) => (type.Encoding & BtfIntEncoding.Bool) != 0;
 }

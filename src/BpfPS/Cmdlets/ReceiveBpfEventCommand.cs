@@ -2,16 +2,18 @@ using System.Diagnostics;
 using System.Management.Automation;
 using BpfPS.Core.Events;
 using BpfPS.Core.Kernel;
+using BpfPS.Core.Values;
 
 namespace BpfPS.Cmdlets;
 
 /// <summary>
 /// Receive-BpfEvent: streams the records BPF programs send through ring buffer and perf event array maps, as they
-/// arrive, decoded through BTF into objects with -Type (raw bytes without it), until -First, -Timeout, -Duration or
+/// arrive, decoded through BTF with -Type into instances of a class generated for the struct (BpfPS.Records.event:
+/// one typed property per member; raw bytes without -Type), until -First, -Timeout, -Duration or
 /// Ctrl+C. Several maps are read at once. The readers own their descriptors, so this works from a thread job too.
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "BpfEvent")]
-[OutputType(typeof(PSObject), typeof(BpfEventRecord))]
+[OutputType(typeof(PSObject), typeof(BpfEventRecord))]   // records: generated classes, shown by their own properties (no fixed view)
 public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
 {
     private readonly List<object> _maps = [];
@@ -102,6 +104,10 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
         long reportedLost = 0;
         int limit = First > 0 ? First : int.MaxValue, written = 0;
         var clock = TimeField is { Length: > 0 } ? new KernelClock(Clock) : null;
+        Func<ulong, DateTime>? toTime = clock is null ? null : clock.ToLocal;
+        // Records become instances of a class generated for their struct (typed properties, far cheaper in a pipeline
+        // than note properties); a struct without one (member names differing only in case) keeps the decoded record.
+        var recordTypes = Array.ConvertAll(decoders, d => d is null ? null : RecordTypes.For(d.Spec, d.TypeId, TimeField));
 
         void Handle(int index, ReadOnlySpan<byte> record, int cpu)
         {
@@ -115,11 +121,17 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
             object? decoded;
             try
             {
-                decoded = decoder.Decode(record);
+                decoded = decoder.Decode(record, recordTypes[index], toTime);
             }
             catch (Exception e) when (e is EventRecordTooLongException or BpfPS.Core.BpfFormatException)
             {
                 WriteError(EventErrors.From(e, new BpfEventRecord(names[index].Name, names[index].Id, cpu, record.ToArray())));
+                return;
+            }
+            if (decoded is RecordObject typed)
+            {
+                WriteObject(typed);
+                written++;
                 return;
             }
             var value = PowerShellValues.ToPowerShell(decoded);

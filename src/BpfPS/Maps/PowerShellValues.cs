@@ -30,16 +30,19 @@ internal static class PowerShellValues
 
     /// <summary>
     /// The <see cref="ValueAdapter"/> for the core encoder, which calls it on every part of a key or value before
-    /// reading it: a PSCustomObject becomes an ordered dictionary of its note properties, any other PowerShell wrapper
-    /// is unwrapped to its base object. Hashtables, arrays and the parts inside them reach this again as the encoder
-    /// descends, so nested PSCustomObjects are converted too.
+    /// reading it: a PSCustomObject becomes an ordered dictionary of its note properties, an instance of a generated
+    /// record class (Receive-BpfEvent -Type) one of its properties, and any other PowerShell wrapper is unwrapped to
+    /// its base object. Hashtables, arrays and the parts inside them reach this again as the encoder descends, so
+    /// nested PSCustomObjects and records are converted too.
     /// </summary>
     public static object? ToEncodable(object value)
     {
+        if (value is PSObject { BaseObject: not PSCustomObject } other)
+            value = other.BaseObject;
+        if (value is RecordObject record)
+            return RecordTypes.ToDictionary(record);   // a generated record class (Receive-BpfEvent -Type)
         if (value is not PSObject wrapped)
             return value;
-        if (wrapped.BaseObject is not PSCustomObject)
-            return wrapped.BaseObject;
         var members = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
         foreach (var property in wrapped.Properties)
         {

@@ -63,7 +63,7 @@ internal static partial class EventBench
         }
 
         report.AppendLine(End);
-        WriteSection(Path.Combine(root, "docs", "performance.md"), report.ToString());
+        DocSection.Write(Path.Combine(root, "docs", "performance.md"), Start, End, report.ToString());
         Console.WriteLine(report.ToString());
         return 0;
     }
@@ -392,17 +392,6 @@ internal static partial class EventBench
     {
         try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
         catch (IOException) { return "?"; }
-    }
-
-    /// <summary>Replaces this benchmark's section of performance.md, or appends it at the end; the rest of the file is left alone.</summary>
-    private static void WriteSection(string path, string section)
-    {
-        string text = File.Exists(path) ? File.ReadAllText(path) : "";
-        int start = text.IndexOf(Start, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
-        text = start >= 0 && end > start
-            ? text[..start] + section.TrimEnd() + text[(end + End.Length)..]
-            : text.TrimEnd() + "\n\n" + section.TrimEnd() + "\n";
-        File.WriteAllText(path, text);
     }
 
     /// <summary>CLOCK_THREAD_CPUTIME_ID: exact, where getrusage samples by tick and reads 0 for a 4 ms drain.</summary>

@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Security.Cryptography;
 using System.Collections.Specialized;
 using System.Runtime.CompilerServices;
 using BpfPS.Core.Btf;
@@ -29,6 +32,11 @@ public static partial class RecordTypes
 
     private static readonly ConditionalWeakTable<BtfSpec, Emitter> s_emitters = new();
 
+    // Emitters by BTF content: loading the same object again gives a new spec with the same bytes, and its records must
+    // reuse the classes already made. A generated class is never unloaded once PowerShell has seen it (its member caches
+    // hold the type), so one emitter per load would grow the process with every collection received from.
+    private static readonly ConcurrentDictionary<(Hash128 Bytes, BtfSpec? Base), Emitter> s_byContent = new();
+
     /// <summary>
     /// The generated class for struct or union <paramref name="typeId"/> (typedefs and qualifiers looked through), with
     /// the members named in <paramref name="timeMembers"/> (any case; only unsigned 64-bit ones count) typed
@@ -45,7 +53,21 @@ public static partial class RecordTypes
         var time = timeMembers is { Count: > 0 }
             ? timeMembers.Select(n => n.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase).ToArray()
             : [];
-        return s_emitters.GetValue(spec, s => new Emitter(s)).Get(id, preferred, time);
+        return s_emitters.GetValue(spec, EmitterFor).Get(id, preferred, time);
+    }
+
+    private static Emitter EmitterFor(BtfSpec spec) =>
+        s_byContent.GetOrAdd((Hash128.Of(spec.RawBytes.Span), spec.Base), _ => new Emitter(spec));
+
+    /// <summary>SHA-256 of a spec's bytes, cut to 128 bits: equal bytes, equal types.</summary>
+    private readonly record struct Hash128(ulong Low, ulong High)
+    {
+        public static Hash128 Of(ReadOnlySpan<byte> bytes)
+        {
+            Span<byte> digest = stackalloc byte[32];
+            SHA256.HashData(bytes, digest);
+            return new Hash128(BinaryPrimitives.ReadUInt64LittleEndian(digest), BinaryPrimitives.ReadUInt64LittleEndian(digest[8..]));
+        }
     }
 
     /// <summary>

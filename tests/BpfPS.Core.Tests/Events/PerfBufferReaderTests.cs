@@ -83,8 +83,7 @@ public class PerfBufferReaderTests
         int cpu = reader.Cpus[0];
         var key = BitConverter.GetBytes(cpu);
         Assert.Equal(before + 3 + reader.Cpus.Count, KernelTestSupport.OpenFdCount());   // map copy, epoll, eventfd, one perf event per CPU
-        var waiting = Task.Run(() => reader.Wait(-1));
-        Thread.Sleep(50);
+        var waiting = new BlockedCall<WaitOutcome>(() => reader.Wait(-1));
         var watch = System.Diagnostics.Stopwatch.StartNew();
         reader.Dispose();
         Assert.True(waiting.Wait(1000), "the wait ended");

@@ -60,9 +60,7 @@ public class RingBufferReaderTests
         Assert.Equal(WaitOutcome.Ready, reader.Wait(1000));
         Assert.NotNull(reader.ReadOne());
 
-        var watch = Stopwatch.StartNew();
-        var waiting = Task.Run(() => reader.Wait(-1));
-        Thread.Sleep(50);
+        var waiting = new BlockedCall<WaitOutcome>(() => reader.Wait(-1));
         reader.Wake();
         Assert.True(waiting.Wait(1000), "Wake ends a wait without a timeout");
         Assert.Equal(WaitOutcome.Woken, waiting.Result);
@@ -75,8 +73,7 @@ public class RingBufferReaderTests
         int before = KernelTestSupport.OpenFdCount();
         var reader = new RingBufferReader(collection.Maps["events"].Fd);
         Assert.True(KernelTestSupport.OpenFdCount() > before, "the reader holds descriptors of its own");
-        var waiting = Task.Run(() => reader.Wait(-1));
-        Thread.Sleep(100);
+        var waiting = new BlockedCall<WaitOutcome>(() => reader.Wait(-1));
         var watch = Stopwatch.StartNew();
         reader.Dispose();
         Assert.True(waiting.Wait(1000), "the wait ended");

@@ -64,13 +64,12 @@ public class TracePipeReaderTests
             Assert.Equal("bpf_trace_printk", found.Function);
             Assert.Matches(@"^bpfps-events marker=\d+ seq=0$", found.Message);
 
-            int before = KernelTestSupport.OpenFdCount();
-            var waiting = Task.Run(() => reader.ReadLine(-1));
-            Thread.Sleep(50);
+            var waiting = new BlockedCall<string?>(() => reader.ReadLine(-1));
             var watch = System.Diagnostics.Stopwatch.StartNew();
             reader.Wake();
             Assert.True(waiting.Wait(1000), "Wake ends a blocked read");
-            Assert.True(watch.ElapsedMilliseconds < 100);
+            Assert.True(watch.ElapsedMilliseconds < 100, $"took {watch.ElapsedMilliseconds} ms");
+            Assert.Null(waiting.Result);
         }
     }
 }

@@ -66,6 +66,19 @@ Describe 'Receive-BpfEvent' {
         ($events | Format-List | Out-String) | Should -BeLike '*comm*: bpfps-events*'
     }
 
+    It 'gives records of the same object loaded again the same class' {
+        Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 5) | Out-Null
+        $first = Receive-BpfEvent $collection.Maps.events -Type event -First 1 -Timeout 2
+        $again = Import-BpfCollection -Path $EventsObject
+        try {
+            Invoke-BpfProgram $again.Programs.ringbuf_emit -Data (New-Request 0 6) | Out-Null
+            $second = Receive-BpfEvent $again.Maps.events -Type event -First 1 -Timeout 2
+        }
+        finally { Remove-BpfCollection $again }
+        $second.marker | Should -Be 6
+        $second.GetType() | Should -Be $first.GetType()
+    }
+
     It 'types nested structs and their arrays, and leaves members past a short record''s end null' {
         Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 3 7) | Out-Null   # a whole struct big_event
         Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 8) | Out-Null   # struct event: short for big_event

@@ -288,6 +288,8 @@ Describe 'Invoke-BpfIterator and Update-BpfLink' -Skip:(-not $canLoad) {
         $records = @(Invoke-BpfIterator $c.Programs.dump_task_records -Type 'struct task_record' | Where-Object pid -EQ $PID)
         $records.Count | Should -BeGreaterThan 0
         $records.tid | Should -Contain ([uint32] $PID)
+        $records[0].GetType().FullName | Should -BeLike 'BpfPS.Records.task_record*'
+        $records[0].pid | Should -BeOfType [uint32]
     }
 
     It 'swaps the program behind a link atomically' {

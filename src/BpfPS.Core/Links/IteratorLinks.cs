@@ -83,9 +83,21 @@ public static unsafe class IteratorLinks
         var bytes = Run(link);
         if (bytes.Length % size != 0)
             throw new InvalidDataException($"the iterator wrote {bytes.Length} bytes, not a whole number of {size}-byte '{typeName}' records");
+        // Structs and unions become instances of the class generated for them (typed properties, as Receive-BpfEvent
+        // gives); other types, and composites no class can carry, their decoded value.
+        var recordType = RecordTypes.For(btf, typeId);
         var records = new List<object?>(bytes.Length / size);
         for (int at = 0; at < bytes.Length; at += size)
-            records.Add(BtfValueCodec.Decode(btf, typeId, bytes.AsSpan(at, size)));
+        {
+            var record = bytes.AsSpan(at, size);
+            if (recordType is { CanRead: true })
+            {
+                records.Add(recordType.Read(record));
+                continue;
+            }
+            var decoded = BtfValueCodec.Decode(btf, typeId, record);
+            records.Add(recordType is not null && decoded is BtfRecord fields ? recordType.Create(fields) : decoded);
+        }
         return records;
     }
 

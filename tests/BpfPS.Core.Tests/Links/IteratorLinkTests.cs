@@ -27,8 +27,11 @@ public class IteratorLinkTests
     {
         using var f = LinkFixture.Load();
         using var link = IteratorLinks.Attach(f["dump_task_records"]);
-        var records = IteratorLinks.RunRecords(link, f.Collection.Spec.Btf!, "struct task_record").Cast<BtfRecord>().ToArray();
-        var mine = records.Where(r => Convert.ToInt64(r["pid"]) == Environment.ProcessId).ToArray();
+        // Instances of the class generated for struct task_record, read as their name -> value dictionaries.
+        var records = IteratorLinks.RunRecords(link, f.Collection.Spec.Btf!, "struct task_record")
+            .Select(r => Assert.IsAssignableFrom<RecordObject>(r)).ToArray();
+        Assert.All(records, r => Assert.StartsWith("task_record", r.GetType().Name));
+        var mine = records.Select(RecordTypes.ToDictionary).Where(r => Convert.ToInt64(r["pid"]) == Environment.ProcessId).ToArray();
         Assert.NotEmpty(mine);
         Assert.Contains(mine, r => Convert.ToInt64(r["tid"]) == Environment.ProcessId); // the main thread
         Assert.Throws<KeyNotFoundException>(() => IteratorLinks.RunRecords(link, f.Collection.Spec.Btf!, "no_such_type"));

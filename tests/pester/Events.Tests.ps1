@@ -14,6 +14,15 @@ BeforeAll {
     }
     # Descriptors of the kinds a reader opens (perf events, epoll, eventfd, BPF maps): the rest of the process (module
     # loads in other runspaces, PowerShell's own caches) opens and closes files of its own at any time.
+    # Waits until Receive-BpfEvent in another runspace (run with -Verbose) has its readers open: perf events must be in
+    # the array before a program writes, or the samples go nowhere.
+    function Wait-Reading([powershell] $Shell) {
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not ($Shell.Streams.Verbose | Where-Object Message -Like 'Reading *')) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Receive-BpfEvent did not start reading within 30 s: $($Shell.Streams.Error)" }
+            Start-Sleep -Milliseconds 20
+        }
+    }
     function Get-FdCount {
         [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect(); [GC]::WaitForPendingFinalizers()
         @(foreach ($fd in [IO.Directory]::GetFiles('/proc/self/fd')) {
@@ -157,11 +166,11 @@ Describe 'Receive-BpfEvent' {
         $ps = [powershell]::Create().AddScript({
                 param($ModulePath, $Perf, $Ring)
                 Import-Module $ModulePath
-                Receive-BpfEvent $Perf, $Ring -First 4 -Timeout 5
+                Receive-BpfEvent $Perf, $Ring -First 4 -Timeout 10 -Verbose
             }).AddArgument($ModulePath).AddArgument($collection.Maps.perf_events).AddArgument($collection.Maps.events)
         try {
             $async = $ps.BeginInvoke()
-            Start-Sleep -Milliseconds 800   # the perf events must be in the array before the program writes
+            Wait-Reading $ps
             Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 0 9) -Repeat 2 | Out-Null
             Invoke-BpfProgram $collection.Programs.ringbuf_emit -Data (New-Request 0 8) -Repeat 2 | Out-Null
             $records = $ps.EndInvoke($async)
@@ -180,11 +189,12 @@ Describe 'Receive-BpfEvent' {
         $ps = [powershell]::Create().AddScript({
                 param($ModulePath, $Perf, $Ring)
                 Import-Module $ModulePath
-                Receive-BpfEvent $Perf, $Ring
+                Receive-BpfEvent $Perf, $Ring -Verbose
             }).AddArgument($ModulePath).AddArgument($id).AddArgument($ring)
         try {
             $async = $ps.BeginInvoke()
-            Start-Sleep -Milliseconds 1500
+            Wait-Reading $ps
+            Start-Sleep -Milliseconds 200   # blocked in its wait
             $ps.InvocationStateInfo.State | Should -Be 'Running'
             $watch = [Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
@@ -217,12 +227,12 @@ Describe 'Receive-BpfEvent' {
         $ps = [powershell]::Create().AddScript({
                 param($ModulePath, $Perf)
                 Import-Module $ModulePath
-                Receive-BpfEvent $Perf -PerCpuBufferSize 4096 -Duration 4 -WarningVariable +lost 3>$null | Out-Null
+                Receive-BpfEvent $Perf -PerCpuBufferSize 4096 -Duration 4 -Verbose -WarningVariable +lost 3>$null | Out-Null
                 $lost
             }).AddArgument($ModulePath).AddArgument($collection.Maps.perf_events)
         try {
             $async = $ps.BeginInvoke()
-            Start-Sleep -Milliseconds 1000
+            Wait-Reading $ps
             # 2000 samples of 216 bytes in one burst: a 4 KiB ring holds 18 at a time.
             Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 9 1 200) -Repeat 2000 | Out-Null
             Start-Sleep -Milliseconds 300

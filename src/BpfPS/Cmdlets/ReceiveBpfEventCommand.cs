@@ -76,6 +76,8 @@ public sealed class ReceiveBpfEventCommand : PSCmdlet, IDisposable
         try
         {
             if (_stopping) return;
+            // From here on every record sent is kept for this reader: -Verbose says so (scripts can wait for it).
+            WriteVerbose($"Reading {string.Join(", ", names.Select(n => n.Item1))}.");
             Run(stream, decoders, names);
         }
         finally

@@ -1,4 +1,5 @@
 using BpfPS.Core.Kernel;
+using static BpfPS.Core.Events.RingBufferRecord;
 
 namespace BpfPS.Core.Events;
 
@@ -10,8 +11,6 @@ namespace BpfPS.Core.Events;
 /// <remarks>Owns a duplicate of the map descriptor, the mappings and its epoll set. Not for concurrent readers.</remarks>
 public sealed unsafe class RingBufferReader : EventReader
 {
-    private const uint BusyBit = 1u << 31, DiscardBit = 1u << 30;
-    private const int HeaderSize = 8;
 
     private readonly BpfFd _map;
     private readonly MappedRegion _consumer;
@@ -83,7 +82,7 @@ public sealed unsafe class RingBufferReader : EventReader
             // Still being written: it and everything after it must wait (records are consumed in order).
             if ((length & BusyBit) != 0) break;
             uint size = length & ~(BusyBit | DiscardBit);
-            ulong next = consumer + ((size + HeaderSize + 7) & ~7ul);
+            ulong next = consumer + Footprint(size);
             if ((length & DiscardBit) == 0)
             {
                 handler(new ReadOnlySpan<byte>(header + HeaderSize, (int)size), -1);

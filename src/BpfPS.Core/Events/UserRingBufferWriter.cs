@@ -1,4 +1,5 @@
 using BpfPS.Core.Kernel;
+using static BpfPS.Core.Events.RingBufferRecord;
 
 namespace BpfPS.Core.Events;
 
@@ -11,8 +12,6 @@ namespace BpfPS.Core.Events;
 /// <remarks>Owns a duplicate of the map descriptor and the mappings. One writer per map at a time (the kernel does not arbitrate producers).</remarks>
 public sealed unsafe class UserRingBufferWriter : IDisposable
 {
-    private const uint BusyBit = 1u << 31, DiscardBit = 1u << 30;
-    private const int HeaderSize = 8;
 
     private readonly BpfFd _map;
     private readonly MappedRegion _consumer;
@@ -88,7 +87,7 @@ public sealed unsafe class UserRingBufferWriter : IDisposable
         if (record.Length == 0 || record.Length > MaxRecordSize)
             throw new ArgumentException($"user ring buffer '{MapName}': a record is 1 to {MaxRecordSize} bytes, not {record.Length}", nameof(record));
         using var use = new Use(this);
-        ulong total = ((ulong)record.Length + HeaderSize + 7) & ~7ul;
+        ulong total = Footprint((ulong)record.Length);
         ulong consumer = Volatile.Read(ref *ConsumerPosition);
         ulong producer = *ProducerPosition;
         if (producer - consumer + total > DataSize) return false;

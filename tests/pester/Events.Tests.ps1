@@ -233,8 +233,9 @@ Describe 'Receive-BpfEvent' {
         try {
             $async = $ps.BeginInvoke()
             Wait-Reading $ps
-            # 2000 samples of 216 bytes in one burst: a 4 KiB ring holds 18 at a time.
-            Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 9 1 200) -Repeat 2000 | Out-Null
+            # 20000 samples of 216 bytes in one burst: a 4 KiB ring holds 18 at a time, and a reader draining it from the
+            # other CPU as the burst runs cannot keep pace with the kernel for that long.
+            Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 9 1 200) -Repeat 20000 | Out-Null
             Start-Sleep -Milliseconds 300
             Invoke-BpfProgram $collection.Programs.perf_emit -Data (New-Request 9 2 200) | Out-Null
             $warnings = $ps.EndInvoke($async)
